@@ -158,7 +158,7 @@ def create_app(service: ServiceSettings | None = None, conn: redis.Redis | None 
         results: list[dict[str, Any] | None] = [None] * len(tasks)
         ids = [t.get("id") if isinstance(t, dict) else None for t in tasks]
         cached = state.cached_predictions(version, [i for i in ids if i is not None])
-        cached_by_id = dict(zip([i for i in ids if i is not None], cached))
+        cached_by_id = dict(zip([i for i in ids if i is not None], cached, strict=True))
         missing: list[tuple[int, str]] = []
         for pos, task in enumerate(tasks):
             hit = cached_by_id.get(ids[pos])
@@ -175,7 +175,7 @@ def create_app(service: ServiceSettings | None = None, conn: redis.Redis | None 
         if missing:
             with predict_lock:
                 texts = _generate(service, state, settings, [p for _, p in missing])
-            for (pos, _), text in zip(missing, texts):
+            for (pos, _), text in zip(missing, texts, strict=True):
                 # Not ranked by a round yet: served after every ranked task.
                 results[pos] = _prediction(target, text, 1.0, version)
                 if ids[pos] is not None:
@@ -206,6 +206,7 @@ def _configure(state: ProjectState, schema, extra_params, hostname, access_token
 
 def _generate(service: ServiceSettings, state: ProjectState, settings: ProjectSettings, prompts: list[str]) -> list[str]:
     from training.adapters import AdapterRegistry
+
     from training.models import resolve_model_path
 
     adapter = AdapterRegistry(service.model_dir / str(state.project_id)).current()

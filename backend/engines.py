@@ -1,5 +1,6 @@
-"""Inference engines cached per process, so a worker loads the base model once and each
-adapter version once, however many rounds and /predict calls follow."""
+"""Inference engines cached per process: a worker loads the base model once and each
+adapter version once (engines hot-switch between loaded versions), however many rounds and
+/predict calls follow."""
 from __future__ import annotations
 
 import logging
@@ -14,16 +15,18 @@ _lock = threading.Lock()
 _engines: dict[tuple[str, str, str | None], Engine] = {}
 
 
-def engine_for(kind: str, model_name: str, adapter: Path | None, version: str, **opts) -> Engine:
-    """The engine of ``model_name`` with ``adapter`` (``version``) active."""
-    key = (kind, model_name, str(adapter) if adapter else None)
+def engine_for(kind: str, model_name: str, adapter: Path | None, version: str, *, system_prompt: str | None = None) -> Engine:
+    """The engine of ``model_name`` with adapter ``version`` (at ``adapter``) active, or the
+    base model when ``adapter`` is None."""
+    key = (kind, model_name, system_prompt)
     with _lock:
         engine = _engines.get(key)
         if engine is None:
-            logger.info("loading %s engine for %s (adapter %s)", kind, model_name, version if adapter else "none")
-            engine = get_engine(kind, model=model_name, adapter=str(adapter) if adapter else None, **opts)
-            # One engine per (model, adapter): drop engines of older adapters of this model.
-            for old in [k for k in _engines if k[:2] == key[:2]]:
-                del _engines[old]
+            logger.info("loading %s engine for %s", kind, model_name)
+            engine = get_engine(kind, model=model_name, system_prompt=system_prompt)
             _engines[key] = engine
+        if adapter is None:
+            engine.use_version("base")
+        else:
+            engine.load_adapter(adapter, version)
         return engine

@@ -17,7 +17,6 @@ from typing import Any
 from rq import Queue, get_current_job
 from training.adapters import AdapterRegistry
 from training.lora import TrainConfig, train_adapter
-from training.models import resolve_model_path
 
 from backend import engines
 from backend.label_config import GenerationTarget, MissingInputError
@@ -28,6 +27,7 @@ from backend.scheduling import finish_round, take_intent
 from backend.settings import ProjectSettings, ServiceSettings
 from strategies import get_strategy
 from training.example import Example
+from training.models import resolve_model_path
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
         generations = engine.generate([ex.input for ex in data.pool], max_new_tokens=settings.max_new_tokens)
         timings["generate_s"] = time.time() - t0
         scores = priority_scores(ranking)
-        for ex, gens in zip(data.pool, generations):
+        for ex, gens in zip(data.pool, generations, strict=True):
             predictions[ex.id] = {"text": gens[0].text, "score": scores[ex.id]}
 
         progress("push", 0, len(predictions))
