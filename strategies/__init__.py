@@ -4,12 +4,16 @@ from __future__ import annotations
 import inspect
 
 from strategies.base import EmptyPoolError, ScoringStrategy, Strategy, StrategyError
+from strategies.bleuvar import BLEUVarStrategy
 from strategies.facility_location import FacilityLocationStrategy
+from strategies.hadas import HADASStrategy
 from strategies.huds import HUDSStrategy
 from strategies.idds import IDDSStrategy
 from strategies.mte import MTEStrategy
 from strategies.nsp import NSPStrategy
 from strategies.random_sampling import RandomStrategy
+from strategies.signal import SIGnALStrategy
+from strategies.te_delfy import TEDelfyStrategy
 
 _REGISTRY: dict[str, type[Strategy]] = {
     cls.name: cls
@@ -20,6 +24,10 @@ _REGISTRY: dict[str, type[Strategy]] = {
         IDDSStrategy,
         FacilityLocationStrategy,
         HUDSStrategy,
+        TEDelfyStrategy,
+        BLEUVarStrategy,
+        HADASStrategy,
+        SIGnALStrategy,
     )
 }
 

