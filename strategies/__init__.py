@@ -4,7 +4,11 @@ from __future__ import annotations
 import inspect
 
 from strategies.base import EmptyPoolError, ScoringStrategy, Strategy, StrategyError
+from strategies.bert_km import BERTKMStrategy
 from strategies.bleuvar import BLEUVarStrategy
+from strategies.cal import CALStrategy
+from strategies.coreset import CoreSetStrategy
+from strategies.dual import DUALStrategy
 from strategies.facility_location import FacilityLocationStrategy
 from strategies.hadas import HADASStrategy
 from strategies.huds import HUDSStrategy
@@ -13,6 +17,7 @@ from strategies.mte import MTEStrategy
 from strategies.nsp import NSPStrategy
 from strategies.random_sampling import RandomStrategy
 from strategies.signal import SIGnALStrategy
+from strategies.subsampling import SubsamplingStrategy
 from strategies.te_delfy import TEDelfyStrategy
 
 _REGISTRY: dict[str, type[Strategy]] = {
@@ -28,6 +33,11 @@ _REGISTRY: dict[str, type[Strategy]] = {
         BLEUVarStrategy,
         HADASStrategy,
         SIGnALStrategy,
+        CALStrategy,
+        CoreSetStrategy,
+        BERTKMStrategy,
+        DUALStrategy,
+        SubsamplingStrategy,
     )
 }
 
