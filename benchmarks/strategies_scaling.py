@@ -30,7 +30,7 @@ from strategies.facility_location import FacilityLocationStrategy  # noqa: E402
 NEIGHBOURS = FacilityLocationStrategy().n_neighbors
 
 
-def clustered_embeddings(n: int, dim: int = 384, n_clusters: int = 1000, spread: float = 0.08, seed: int = 0):
+def clustered_embeddings(n: int, dim: int = 384, n_clusters: int = 1000, spread: float = 0.04, seed: int = 0):
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((n_clusters, dim), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)

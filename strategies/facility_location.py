@@ -79,7 +79,7 @@ class FacilityLocationStrategy(Strategy):
 
     To scale (100k examples would need a 40 GB dense matrix), ``sim(i, j)`` is kept only for
     ``j`` among the ``n_neighbors`` nearest neighbours of ``i`` (exact chunked search up to
-    20k examples, a faiss IVF index above): memory ``O(n * n_neighbors)``. Defaults:
+    20k examples, an inverted-file index above): memory ``O(n * n_neighbors)``. Defaults:
     ``n_neighbors=128`` (at 10k examples the exact objective lands within 0.5% of dense lazy
     greedy, see benchmarks/strategies_scaling.py); embeddings from the engine's ``embed`` or all-MiniLM-L6-v2.
     """
