@@ -106,3 +106,11 @@ def test_idds_strategy_returns_ids_deterministically(engine_factory):
     first = strategy.select(pool, 4, model=engine, seed=0)
     assert first == strategy.select(pool, 4, model=engine, seed=0)
     assert len(set(first)) == 4 and set(first) <= {ex.id for ex in pool}
+
+
+def test_design_strategies_share_one_embedding_pass(engine_factory):
+    pool, vectors = _examples(_clusters(CENTRES, 4))
+    engine = engine_factory(vectors=vectors, dim=6)
+    for name in ("idds", "facility_location", "coreset", "bert_km"):
+        get_strategy(name).select(pool, 3, model=engine)
+    assert len(engine.embed_calls) == 1 and sorted(engine.embed_calls[0]) == sorted(vectors)
