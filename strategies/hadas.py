@@ -7,7 +7,7 @@ from typing import Protocol
 import numpy as np
 from scipy.spatial.distance import jensenshannon
 
-from strategies.base import Strategy
+from strategies.base import Strategy, StrategyError
 from strategies.features import FEATURES, inputs
 from strategies.text import content_words, sentences, stem
 
@@ -146,7 +146,9 @@ class HADASStrategy(Strategy):
     def hallucination(self, examples, model) -> np.ndarray:
         """``len(examples) x len(components)`` hallucination scores ``1 - faithfulness``."""
         if len(self.weights) != len(self.components):
-            raise ValueError(f"{len(self.components)} components but {len(self.weights)} weights")
+            raise StrategyError(
+                f"hadas: {len(self.components)} components but {len(self.weights)} weights; give one weight each"
+            )
         sources = inputs(examples)
         outputs = [g.text for g in FEATURES.greedy(model, sources, max_new_tokens=self.max_new_tokens)]
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import gen
 
-from strategies import get_strategy
+from strategies import StrategyError, get_strategy
 from strategies.divergence import kl_divergence, output_divergence
 from strategies.hadas import hadas_order, lexical_support
 from strategies.signal import signal_scores
@@ -75,3 +75,9 @@ def test_hadas_strategy_selects_the_unfaithful_generation(engine_factory):
     engine = engine_factory(greedy=greedy, dim=16)
     pool = [Example(id=i, input=s) for i, s in enumerate(sources)]
     assert get_strategy("hadas").select(pool, 1, model=engine) == [1]
+
+
+def test_hadas_rejects_weights_that_do_not_match_components(engine_factory):
+    strategy = get_strategy("hadas", weights=(0.5, 0.5))
+    with pytest.raises(StrategyError, match="3 components but 2 weights"):
+        strategy.select([Example(id=1, input="x")], 1, model=engine_factory())
