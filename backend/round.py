@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from backend.priority import priority_scores, rank_pool
 from backend.project_state import ProjectState
 from backend.scheduling import finish_round, take_intent
 from backend.settings import ProjectSettings, ServiceSettings
-from strategies import get_strategy
+from strategies import Strategy, get_strategy
+from strategies.features import FEATURES
 from training.example import Example
 from training.models import resolve_model_path
 
@@ -127,11 +129,13 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
     predictions: dict[int, dict[str, Any]] = {}
     if data.pool:
         engine = engines.engine_for(
-            service.engine, model_path, adapter.path if adapter else None,
-            adapter.version if adapter else "base", system_prompt=settings.system_prompt,
+            service.engine, model_path, adapter.path if adapter else None, system_prompt=settings.system_prompt
         )
+        # Strategies share greedy generations through FEATURES; a fresh round must not reuse
+        # another project's (the cache lives as long as the worker process).
+        FEATURES.clear()
         strategy_name = settings.strategy if data.labeled else settings.ed_strategy
-        strategy = get_strategy(strategy_name, **(settings.strategy_params if data.labeled else {}))
+        strategy = build_strategy(strategy_name, settings.strategy_params if data.labeled else {}, settings)
         progress("score", 0, len(data.pool))
         t0 = time.time()
         ranking = rank_pool(strategy, data.pool, labeled=data.labeled, model=engine, seed=settings.seed)
@@ -139,11 +143,12 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
 
         progress("generate", 0, len(data.pool))
         t0 = time.time()
-        generations = engine.generate([ex.input for ex in data.pool], max_new_tokens=settings.max_new_tokens)
+        # Model-based strategies already generated these: the cache answers without the model.
+        generations = FEATURES.greedy(engine, [ex.input for ex in data.pool], max_new_tokens=settings.max_new_tokens)
         timings["generate_s"] = time.time() - t0
         scores = priority_scores(ranking)
-        for ex, gens in zip(data.pool, generations, strict=True):
-            predictions[ex.id] = {"text": gens[0].text, "score": scores[ex.id]}
+        for ex, generation in zip(data.pool, generations, strict=True):
+            predictions[ex.id] = {"text": generation.text, "score": scores[ex.id]}
 
         progress("push", 0, len(predictions))
         t0 = time.time()
@@ -179,6 +184,15 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
     progress("done", len(predictions), len(predictions))
     logger.info("project %s: round %s done in %.1fs", state.project_id, version, summary["duration_s"])
     return summary
+
+
+def build_strategy(name: str, params: dict[str, Any], settings: ProjectSettings) -> Strategy:
+    """The strategy, generating with the project's ``max_new_tokens`` unless its params say
+    otherwise, so its generations double as the round's predictions."""
+    params = dict(params)
+    if "max_new_tokens" in inspect.signature(type(get_strategy(name))).parameters:
+        params.setdefault("max_new_tokens", settings.max_new_tokens)
+    return get_strategy(name, **params)
 
 
 def label_studio_client(state: ProjectState, service: ServiceSettings) -> LabelStudioClient:
