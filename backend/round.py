@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rq import Queue, get_current_job
-from training.adapters import AdapterRegistry
-from training.lora import TrainConfig, train_adapter
 
 from backend import engines
 from backend.label_config import GenerationTarget, MissingInputError
@@ -28,7 +26,9 @@ from backend.scheduling import finish_round, take_intent
 from backend.settings import ProjectSettings, ServiceSettings
 from strategies import Strategy, get_strategy
 from strategies.features import FEATURES
+from training.adapters import AdapterRegistry
 from training.example import Example
+from training.lora import TrainConfig, train_adapter
 from training.models import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -118,9 +118,16 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
                 config=config,
                 init_adapter=str(adapter.path) if adapter else None,
                 progress=lambda step, total, logs: progress("train", step, total),
+                system_prompt=settings.system_prompt,
             )
         adapter = registry.current()
-        trained = {"train_count": result.train_count, "eval_count": result.eval_count, "metrics": result.metrics}
+        trained = {
+            "train_count": result.n_train,
+            "eval_count": result.n_eval,
+            "eval_loss": result.eval_loss,
+            "epochs": result.epochs_completed,
+            "tokens_per_second": result.tokens_per_second,
+        }
         timings["train_s"] = time.time() - t0
     elif intent.train:
         logger.info("project %s: %d labeled < min_labeled=%d, not training",
