@@ -205,7 +205,8 @@ class FakeAnthropic(_Fake):
         return self.server.url_for("")
 
     def _authorised(self, request: Request) -> bool:
-        return request.headers.get("x-api-key") == self.api_key
+        # SDK 2.x sends the key as a bearer token; earlier SDKs sent x-api-key.
+        return self.api_key in (request.headers.get("x-api-key"), request.headers.get("Authorization", "")[7:])
 
     @staticmethod
     def error_body(status: int, message: str) -> dict:
