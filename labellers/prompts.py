@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from labellers.errors import LabellerConfigError
@@ -47,17 +47,19 @@ class PromptTemplate:
             raise LabellerConfigError(f"n_shots must be >= 0, got {n_shots}")
         return cls(system=system if system is not None else SYSTEM_PROMPTS[task], n_shots=n_shots)
 
-    def shots(self, example: Example, labeled: Sequence[Example]) -> list[Example]:
-        candidates = [other for other in labeled if other.is_labeled and other.id != example.id]
+    def shots(self, example_id: Hashable, labeled: Sequence[Example]) -> list[Example]:
+        """Up to ``n_shots`` labeled examples (never ``example_id`` itself), chosen by a
+        generator seeded with ``example_id``."""
+        candidates = [other for other in labeled if other.is_labeled and other.id != example_id]
         if self.n_shots == 0 or not candidates:
             return []
-        seed = int.from_bytes(hashlib.sha256(repr(example.id).encode()).digest()[:8], "big")
+        seed = int.from_bytes(hashlib.sha256(repr(example_id).encode()).digest()[:8], "big")
         return random.Random(seed).sample(candidates, min(self.n_shots, len(candidates)))
 
     def messages(self, example: Example, labeled: Sequence[Example] = ()) -> list[Message]:
         """Chat messages: system, then (user, assistant) per shot, then the task input."""
         messages: list[Message] = [{"role": "system", "content": self.system}]
-        for shot in self.shots(example, labeled):
+        for shot in self.shots(example.id, labeled):
             messages.append({"role": "user", "content": shot.input})
             messages.append({"role": "assistant", "content": shot.target or ""})
         messages.append({"role": "user", "content": example.input})
