@@ -218,3 +218,11 @@ def test_restarted_round_resumes_its_batch_instead_of_paying_again(fake, tmp_pat
     result = resumed.annotate(examples(3))
     assert all(a.ok for a in result)
     assert len(fake.batches) == 1 and fake.paid_calls == 3
+
+
+def test_timeouts_are_retried_then_reported_without_charge(fake):
+    fake.latency = 0.3
+    lab = labeller(fake, timeout=0.05, max_retries=1)
+    (result,) = lab.annotate(examples(1))
+    assert not result.ok and "Timeout" in result.error
+    assert fake.sync_calls == 2 and lab.spent == 0
