@@ -25,7 +25,7 @@ from labellers.answers import clean_answer
 from labellers.cache import AnswerCache, CachedAnswer, MemoryAnswerCache, prompt_key
 from labellers.errors import BadCredentialsError, LabellerConfigError, LabellerError
 from labellers.ledger import BudgetLedger, MemoryLedger, Reservation
-from labellers.pricing import PriceLike, resolve_price, units_to_usd, usd_to_units
+from labellers.pricing import Price, PriceLike, resolve_price, units_to_usd, usd_to_units
 from labellers.prompts import Message, PromptTemplate
 from labellers.retry import call_with_retries, describe, is_auth_failure, is_transient
 from labellers.tokens import input_token_upper_bound
@@ -137,7 +137,7 @@ class ApiLabeller(Labeller):
         self.poll_interval = poll_interval
         self.batch_timeout = batch_timeout
 
-    def _resolve_price(self, model: str, price: PriceLike | None):
+    def _resolve_price(self, model: str, price: PriceLike | None) -> Price:
         return resolve_price(model, price)
 
     # -- budget -----------------------------------------------------------------------------
