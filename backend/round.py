@@ -82,7 +82,10 @@ def run_round(project_id: int) -> dict[str, Any]:
     state = ProjectState(job.connection, project_id)
     queue = Queue(service.queue_name, connection=job.connection)
     try:
-        return execute_round(state, service, RoundProgress(job))
+        summary = execute_round(state, service, RoundProgress(job))
+        summary["job_id"] = job.id
+        state.record_round(summary)
+        return summary
     finally:
         finish_round(state, queue)
 
@@ -187,7 +190,6 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
         "duration_s": time.time() - started,
         "finished_at": time.time(),
     }
-    state.record_round(summary)
     progress("done", len(predictions), len(predictions))
     logger.info("project %s: round %s done in %.1fs", state.project_id, version, summary["duration_s"])
     return summary
