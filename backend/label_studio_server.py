@@ -63,7 +63,7 @@ class LabelStudioServer:
             "HOME": str(self.data_dir),  # it writes ~/.config/label-studio/user_id
         }
 
-    def start(self, timeout: float = 180.0) -> LabelStudioServer:
+    def start(self, timeout: float = 600.0) -> LabelStudioServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         exe = find_label_studio(self.venv)
         with open(self.data_dir / "label-studio.log", "ab") as log:
