@@ -3,8 +3,9 @@
 Layout::
 
     config.json                      the experiment settings (a rerun must match them)
-    cells/<strategy>__seed<k>.json   one strategy x seed: labelled ids, curve rows, per-item
-                                     test scores, oracle spend; rewritten atomically per iteration
+    cells/<strategy>__seed<k>.json   one strategy x seed: labelled (id, label) pairs, ids the
+                                     oracle failed on, curve rows, per-item test scores of the
+                                     main metric, oracle spend; rewritten atomically per iteration
     adapters/<strategy>__seed<k>/    the latest LoRA adapter of that cell (resume point)
     curves.csv                       all rows of all cells, regenerated after every iteration
     summary.json, *.png              written by ``benchmarks.report``
@@ -33,11 +34,16 @@ class ConfigMismatchError(ValueError):
 
 @dataclass
 class CellState:
-    """Progress of one strategy x seed: enough to resume after a crash."""
+    """Progress of one strategy x seed: enough to resume after a crash.
+
+    ``rows[i]`` is the curve point after iteration ``i``; ``item_scores[i]`` the main metric per
+    test item at that point. ``adapter`` is the folder of the latest trained adapter.
+    """
 
     strategy: str
     seed: int
-    labeled_ids: list[Hashable] = field(default_factory=list)
+    labeled: list[tuple[Hashable, str]] = field(default_factory=list)
+    skipped_ids: list[Hashable] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     item_scores: list[list[float]] = field(default_factory=list)
     spent: float = 0.0
@@ -52,6 +58,12 @@ class CellState:
 
 def cell_key(strategy: str, seed: int) -> str:
     return f"{strategy}__seed{seed}"
+
+
+def _cell_from_json(path: Path) -> CellState:
+    state = CellState(**json.loads(path.read_text(encoding="utf-8")))
+    state.labeled = [(example_id, text) for example_id, text in state.labeled]  # JSON gives lists
+    return state
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -103,7 +115,7 @@ class RunStore:
         path = self.cells_dir / f"{cell_key(strategy, seed)}.json"
         if not path.exists():
             return None
-        return CellState(**json.loads(path.read_text(encoding="utf-8")))
+        return _cell_from_json(path)
 
     def save_cell(self, state: CellState) -> None:
         _write_atomic(self.cells_dir / f"{state.key}.json", json.dumps(asdict(state)))
@@ -111,7 +123,7 @@ class RunStore:
 
     def cells(self) -> list[CellState]:
         """Every cell of the run, sorted by strategy then seed."""
-        states = [CellState(**json.loads(p.read_text(encoding="utf-8"))) for p in self.cells_dir.glob("*.json")]
+        states = [_cell_from_json(p) for p in self.cells_dir.glob("*.json")]
         return sorted(states, key=lambda s: (s.strategy, s.seed))
 
     def write_curves(self) -> None:

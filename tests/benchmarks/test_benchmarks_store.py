@@ -14,7 +14,7 @@ def _row(strategy, seed, iteration, labels, em):
 
 def test_cells_round_trip_and_curves_csv_lists_every_row(tmp_path):
     store = RunStore(tmp_path / "run")
-    cell = CellState("random", 0, labeled_ids=["a", 7], rows=[_row("random", 0, 0, 2, 0.5)], item_scores=[[1, 0]])
+    cell = CellState("random", 0, labeled=[("a", "x"), (7, "y")], skipped_ids=[3], rows=[_row("random", 0, 0, 2, 0.5)], item_scores=[[1, 0]])
     store.save_cell(cell)
     store.save_cell(CellState("huds", 1, rows=[_row("huds", 1, 0, 2, 0.25)], item_scores=[[0, 0.5]]))
     assert store.load_cell("random", 0) == cell
