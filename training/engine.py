@@ -7,8 +7,9 @@ what NSP, MTE, TE-delfy, HUDS and BLEUVar need. ``get_engine`` builds one by kin
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 

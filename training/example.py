@@ -1,10 +1,11 @@
 """The one record type every package shares: a prompt and (maybe) its target text."""
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence, Union
+from typing import Any
 
-Output = Union[str, Sequence[str], None]
+Output = str | Sequence[str] | None
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Label Studio ML backend: HTTP protocol, project settings, job orchestration, CLI."""

@@ -1,0 +1,32 @@
+"""Inference engines cached per process: a worker loads the base model once and each
+adapter version once (engines hot-switch between loaded versions), however many rounds and
+/predict calls follow."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from training import Engine, get_engine
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_engines: dict[tuple[str, str, str | None], Engine] = {}
+
+
+def engine_for(kind: str, model_name: str, adapter: Path | None, version: str, *, system_prompt: str | None = None) -> Engine:
+    """The engine of ``model_name`` with adapter ``version`` (at ``adapter``) active, or the
+    base model when ``adapter`` is None."""
+    key = (kind, model_name, system_prompt)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            logger.info("loading %s engine for %s", kind, model_name)
+            engine = get_engine(kind, model=model_name, system_prompt=system_prompt)
+            _engines[key] = engine
+        if adapter is None:
+            engine.use_version("base")
+        else:
+            engine.load_adapter(adapter, version)
+        return engine

@@ -1,0 +1,253 @@
+"""The default inference engine: Hugging Face transformers (+ PEFT adapters), CPU or GPU.
+
+Pool scoring is the hot path of every AL round, so prompts are sorted by length and generated
+in batches with left padding and the KV cache; each adapter version is loaded once and kept,
+so switching versions is a pointer swap (PEFT multi-adapter).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from training.embeddings import get_embedder
+from training.engine import Generation
+from training.models import load_model_and_tokenizer
+from training.prompts import FewShot, encode_prompt, format_prompt
+
+logger = logging.getLogger(__name__)
+
+BASE_VERSION = "base"
+
+
+def adapter_version_name(path: str | Path) -> str:
+    """The version an adapter folder declares in ``adapter_info.json``, else its folder name."""
+    info = Path(path) / "adapter_info.json"
+    if info.is_file():
+        version = json.loads(info.read_text()).get("version")
+        if version:
+            return str(version)
+    return Path(path).name
+
+
+def token_logprobs_and_entropies(logits: torch.Tensor, token_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-position log-probability of ``token_ids`` and entropy (nats) of the distribution.
+
+    ``logits``: ``(..., vocab)`` raw model logits; ``token_ids``: ``(...)``. Computed in float32
+    from the model's own distribution, before any temperature or top-k/top-p warping, so that
+    uncertainty scores do not depend on the decoding settings.
+    """
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    chosen = logp.gather(-1, token_ids.unsqueeze(-1)).squeeze(-1)
+    entropy = -(logp.exp() * logp).sum(-1)
+    return chosen, entropy
+
+
+class TransformersEngine:
+    """``Engine`` implementation on transformers ``generate``.
+
+    Every generated token carries its log-probability and the entropy of the full next-token
+    distribution, both from the raw logits (see ``token_logprobs_and_entropies``). Generations
+    stop at EOS; the EOS token itself is not part of ``token_ids``/``text``.
+    ``embed`` uses the sentence-embedding model (``training.embeddings``); ``hidden_states``
+    mean-pools the acquisition model's last hidden layer.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        adapter: str | Path | None = None,
+        *,
+        system_prompt: str | None = None,
+        few_shot: FewShot = (),
+        device: str | None = None,
+        dtype: torch.dtype | str | None = None,
+        batch_size: int = 16,
+        embedding_model: str | None = None,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.model_name = model
+        self.system_prompt = system_prompt
+        self.few_shot = tuple(few_shot)
+        self.batch_size = batch_size
+        self.embedding_model = embedding_model
+        self._base, self.tokenizer = load_model_and_tokenizer(model, dtype=dtype, device=device)
+        self.device = self._base.device
+        self._peft = None  # a PeftModel wrapping _base once the first adapter is loaded
+        self._adapter_slots: dict[str, str] = {}  # version -> PEFT adapter name
+        self.version = BASE_VERSION
+        if adapter is not None:
+            self.load_adapter(adapter)
+
+    # ----- adapters -------------------------------------------------------------------------
+    @property
+    def loaded_versions(self) -> list[str]:
+        return [BASE_VERSION, *self._adapter_slots]
+
+    def load_adapter(self, path: str | Path, version: str | None = None) -> None:
+        """Load the PEFT adapter at ``path`` as ``version`` (once) and make it active."""
+        version = version or adapter_version_name(path)
+        if version == BASE_VERSION:
+            raise ValueError(f"{BASE_VERSION!r} names the model without adapter; pick another version name")
+        if version not in self._adapter_slots:
+            # PEFT adapter names become module keys, which may not contain dots: use a slot name.
+            slot = f"version_{len(self._adapter_slots)}"
+            if self._peft is None:
+                from peft import PeftModel
+
+                self._peft = PeftModel.from_pretrained(self._base, str(path), adapter_name=slot)
+                self._peft.eval()
+            else:
+                self._peft.load_adapter(str(path), adapter_name=slot)
+            self._adapter_slots[version] = slot
+            logger.info("loaded adapter %s from %s", version, path)
+        self.use_version(version)
+
+    def use_version(self, version: str) -> None:
+        """Switch to an already loaded adapter version, or to ``"base"``."""
+        if version != BASE_VERSION:
+            if version not in self._adapter_slots:
+                raise KeyError(f"adapter version {version!r} is not loaded; loaded: {self.loaded_versions}")
+            self._peft.set_adapter(self._adapter_slots[version])
+        self.version = version
+
+    def _active_model(self):
+        return self._base if self._peft is None else self._peft
+
+    def _forward_context(self):
+        if self._peft is not None and self.version == BASE_VERSION:
+            return self._peft.disable_adapter()
+        return torch.no_grad()
+
+    # ----- generation -----------------------------------------------------------------------
+    def format(self, prompt: str) -> str:
+        """The exact text the model sees for a task input (chat template, system prompt, shots)."""
+        return format_prompt(self.tokenizer, prompt, self.system_prompt, self.few_shot)
+
+    def _left_padded(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in sequences)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, seq in enumerate(sequences):
+            ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
+            mask[row, width - len(seq) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _generation_config(self, n: int, temperature: float, max_new_tokens: int):
+        from transformers import GenerationConfig
+
+        sampling = temperature > 0
+        # A fresh config: a checkpoint's own defaults (top_p, repetition penalty) must not leak in.
+        return GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=sampling,
+            temperature=temperature if sampling else None,
+            top_k=0 if sampling else None,
+            top_p=1.0 if sampling else None,
+            num_return_sequences=n if sampling else 1,
+            eos_token_id=self.tokenizer.eos_token_id,
+            pad_token_id=self.tokenizer.pad_token_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+
+    def _generate_batch(self, prompt_ids: list[list[int]], config) -> list[Generation]:
+        ids, mask = self._left_padded(prompt_ids)
+        with self._forward_context(), torch.no_grad():
+            out = self._active_model().generate(input_ids=ids, attention_mask=mask, generation_config=config)
+        new_tokens = out.sequences[:, ids.shape[1] :]
+        steps = len(out.logits)
+        logprobs = torch.empty(new_tokens.shape[0], steps)
+        entropies = torch.empty(new_tokens.shape[0], steps)
+        for step, step_logits in enumerate(out.logits):  # per step keeps memory at (rows, vocab)
+            chosen, entropy = token_logprobs_and_entropies(step_logits, new_tokens[:, step])
+            logprobs[:, step], entropies[:, step] = chosen.cpu(), entropy.cpu()
+        generations = []
+        eos = self.tokenizer.eos_token_id
+        for row in range(new_tokens.shape[0]):
+            tokens = new_tokens[row].tolist()
+            length = tokens.index(eos) if eos in tokens else len(tokens)
+            generations.append(
+                Generation(
+                    text=self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip(),
+                    token_ids=tokens[:length],
+                    token_logprobs=logprobs[row, :length].tolist(),
+                    token_entropies=entropies[row, :length].tolist(),
+                )
+            )
+        return generations
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        n: int = 1,
+        temperature: float = 0.0,
+        max_new_tokens: int = 64,
+        *,
+        seed: int | None = None,
+    ) -> list[list[Generation]]:
+        """For each prompt (a task input), ``n`` generations; ``temperature=0`` is greedy.
+
+        Greedy decoding is deterministic, so ``n`` greedy generations are copies of one.
+        Sampling draws from the temperature-scaled full distribution (no top-k/top-p);
+        ``seed`` makes it repeatable (it seeds torch's global generator once per call).
+        """
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        prompts = list(prompts)
+        if not prompts:
+            return []
+        if seed is not None:
+            torch.manual_seed(seed)
+        encoded = [encode_prompt(self.tokenizer, self.format(p)) for p in prompts]
+        # Similar lengths in one batch waste less compute on padding.
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
+        config = self._generation_config(n, temperature, max_new_tokens)
+        per_prompt = config.num_return_sequences
+        results: list[list[Generation]] = [[] for _ in prompts]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        for batch in tqdm(batches, desc="generate", unit="batch", disable=None if len(batches) > 1 else True):
+            generations = self._generate_batch([encoded[i] for i in batch], config)
+            for pos, index in enumerate(batch):
+                results[index] = generations[pos * per_prompt : (pos + 1) * per_prompt]
+        if per_prompt < n:
+            results = [[copy.deepcopy(g[0]) for _ in range(n)] for g in results]
+        return results
+
+    # ----- embeddings -----------------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence embeddings (L2-normalised float32) from the embedding model."""
+        return get_embedder(self.embedding_model).embed(texts)
+
+    def hidden_states(self, texts: Sequence[str]) -> np.ndarray:
+        """Acquisition-model embeddings: the last hidden layer mean-pooled over the text's tokens.
+
+        The raw text is encoded without chat template, so a shared template prefix does not
+        dominate the average. Returns L2-normalised float32 ``(len(texts), hidden_size)``.
+        """
+        texts = list(texts)
+        rows = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = texts[start : start + self.batch_size]
+            batch = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+            with self._forward_context(), torch.no_grad():
+                out = self._active_model()(**batch, output_hidden_states=True)
+            hidden = out.hidden_states[-1].float()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            rows.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy())
+        if not rows:
+            return np.zeros((0, self._base.config.hidden_size), dtype=np.float32)
+        return np.concatenate(rows).astype(np.float32)
