@@ -94,6 +94,23 @@ def _timed(times: dict[str, float], phase: str):
         times[f"time_{phase}"] = times.get(f"time_{phase}", 0.0) + time.perf_counter() - start
 
 
+TINY_MODEL = "tiny"
+
+
+def resolve_model(name: str | None) -> str | None:
+    """``"tiny"`` is the random tiny Llama of ``training.tiny`` (built once into the cache; for
+    plumbing checks only); any other name goes to ``training`` unchanged (None: SmolLM2)."""
+    if name != TINY_MODEL:
+        return name
+    from benchmarks.cache import cache_dir
+    from training.tiny import build_tiny_model
+
+    path = cache_dir() / "models" / "tiny-llama"
+    if not (path / "config.json").exists():
+        build_tiny_model(path)
+    return str(path)
+
+
 def initial_ids(pool: Sequence[Example], config: ExperimentConfig, seed: int, engine_factory) -> list[Hashable]:
     """The initial labelled set of every cell with this seed, whatever strategy the cell tests."""
     from strategies import get_strategy
@@ -120,11 +137,12 @@ class CellRunner:
         # Strategies see the pool without its gold outputs: nothing can leak the answers.
         self.hidden_pool = [Example(e.id, e.input, None, dict(e.meta)) for e in data.pool]
         self.gold_by_id = {e.id: e for e in data.pool}
+        self.model = resolve_model(config.model)
 
     def make_engine(self, adapter: str | None):
         from training import get_engine
 
-        return get_engine(self.config.engine, model=self.config.model, adapter=adapter, **self.config.engine_params)
+        return get_engine(self.config.engine, model=self.model, adapter=adapter, **self.config.engine_params)
 
     def run(self, strategy_name: str, seed: int) -> CellState:
         from labellers import get_labeller
@@ -215,4 +233,4 @@ class CellRunner:
         from training.lora import TrainConfig, train_adapter
 
         params = {"seed": seed, **self.config.train_params}
-        train_adapter(self.config.model, labeled, str(output_dir), config=TrainConfig(**params), init_adapter=init_adapter)
+        train_adapter(self.model, labeled, str(output_dir), config=TrainConfig(**params), init_adapter=init_adapter)
