@@ -18,7 +18,6 @@ is recorded in each row.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import contextmanager
@@ -154,6 +153,7 @@ class CellRunner:
             return state
         if state.rows:
             logger.info("resuming %s seed %d after iteration %d", strategy_name, seed, len(state.rows) - 1)
+        self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
         strategy = get_strategy(strategy_name, **config.strategy_params.get(strategy_name, {}))
         labeller = get_labeller(config.labeller, **config.labeller_params)
         engine = self.make_engine(state.adapter) if state.adapter else None
@@ -197,7 +197,6 @@ class CellRunner:
             with _timed(times, "evaluate"):
                 engine = self.make_engine(str(adapter_dir))
                 result = evaluate(engine, self.data.test, config.metrics, config.max_new_tokens)
-            previous_adapter = state.adapter
             state.labeled += new_labels
             state.skipped_ids += skipped
             state.spent += cost
@@ -208,9 +207,7 @@ class CellRunner:
             })
             state.item_scores.append(result.item_scores[config.main_metric])
             self.store.save_cell(state)
-            if previous_adapter:
-                # Only the latest adapter is a resume point; older ones would fill the disk.
-                shutil.rmtree(previous_adapter, ignore_errors=True)
+            self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
             logger.info(
                 "%s seed %d iteration %d: %d labels, %s=%.4f", strategy_name, seed, iteration,
                 len(labeled), config.main_metric, result.mean(config.main_metric),

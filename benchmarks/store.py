@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import uuid
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -109,7 +111,22 @@ class RunStore:
         _write_atomic(path, json.dumps(merged, indent=2, sort_keys=True))
 
     def adapter_dir(self, strategy: str, seed: int, iteration: int) -> Path:
-        return self.root / "adapters" / cell_key(strategy, seed) / f"iteration{iteration}"
+        """A fresh folder for the adapter of one iteration.
+
+        Engines name an adapter version after its folder, and feature caches key generations by
+        that version: the random suffix keeps two different adapters from ever sharing a name
+        (e.g. iteration 1 of two cells, or of a rerun in the same process).
+        """
+        return self.root / "adapters" / cell_key(strategy, seed) / f"iteration{iteration}-{uuid.uuid4().hex[:8]}"
+
+    def prune_adapters(self, strategy: str, seed: int, keep: str | None) -> None:
+        """Delete the cell's adapters except ``keep``: older iterations and the half-written
+        output of a killed training run. Only the latest adapter is a resume point."""
+        folder = self.root / "adapters" / cell_key(strategy, seed)
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if keep is None or path.resolve() != Path(keep).resolve():
+                    shutil.rmtree(path, ignore_errors=True)
 
     def load_cell(self, strategy: str, seed: int) -> CellState | None:
         path = self.cells_dir / f"{cell_key(strategy, seed)}.json"
