@@ -7,7 +7,7 @@ PIP = $(VENV)/bin/pip
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-ls test test-unit demo bench lint clean
+.PHONY: install install-ls install-tools test test-unit demo bench lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -28,7 +28,12 @@ $(LS_VENV)/.installed:
 	$(LS_VENV)/bin/pip install -q label-studio==$(LABEL_STUDIO_VERSION)
 	touch $@
 
-test: install install-ls
+# `docker compose config` validates docker/ in the tests; no Docker engine is needed.
+install-tools:
+	@command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
+
+test: install install-ls install-tools
 	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/python -m pytest -ra
 
 test-unit: install

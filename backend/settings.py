@@ -91,6 +91,8 @@ class ProjectSettings:
         ``extra_params`` (a dict or a JSON string, as Label Studio stores it)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        if env.get("MODEL_NAME"):  # the conventional name, as in other Label Studio ML backends
+            values["model_name"] = env["MODEL_NAME"]
         for f in fields(cls):
             raw = env.get(f"ATGEN_{f.name.upper()}")
             if raw is not None and raw != "":

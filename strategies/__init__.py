@@ -4,9 +4,24 @@ from __future__ import annotations
 import inspect
 
 from strategies.base import EmptyPoolError, ScoringStrategy, Strategy, StrategyError
+from strategies.facility_location import FacilityLocationStrategy
+from strategies.huds import HUDSStrategy
+from strategies.idds import IDDSStrategy
+from strategies.mte import MTEStrategy
+from strategies.nsp import NSPStrategy
 from strategies.random_sampling import RandomStrategy
 
-_REGISTRY: dict[str, type[Strategy]] = {cls.name: cls for cls in (RandomStrategy,)}
+_REGISTRY: dict[str, type[Strategy]] = {
+    cls.name: cls
+    for cls in (
+        RandomStrategy,
+        NSPStrategy,
+        MTEStrategy,
+        IDDSStrategy,
+        FacilityLocationStrategy,
+        HUDSStrategy,
+    )
+}
 
 
 def available() -> list[str]:

@@ -16,7 +16,7 @@ class RandomStrategy(ScoringStrategy):
     name = "random"
     needs_model = False
 
-    def score(self, pool, *, labeled=(), model=None, seed=0):
+    def _score(self, pool, *, labeled, model, seed):
         rng = np.random.default_rng(seed)
         draws = rng.random(len(pool))
-        return {ex.id: float(d) for ex, d in zip(pool, draws)}
+        return {ex.id: float(d) for ex, d in zip(pool, draws, strict=True)}
