@@ -13,6 +13,8 @@ from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import RunStore
 
 pytestmark = pytest.mark.integration
+for _module in ("labellers", "training.lora", "training.metrics"):
+    pytest.importorskip(_module, reason=f"{_module} has not landed in this branch yet")
 
 STRATEGIES = ["random", "nsp"]
 SEEDS = [0, 1]
