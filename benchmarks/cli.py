@@ -51,6 +51,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                       help="a strategy hyperparameter, e.g. huds.lambda_=0.5 (repeatable)")
     loop.add_argument("--labeller", default="gold", help="oracle: gold (default) or an LLM labeller (local, openai, ...)")
     loop.add_argument("--labeller-param", action="append", default=[], metavar="KEY=VALUE", help="labeller parameter (repeatable)")
+    loop.add_argument("--price-as", metavar="MODEL", help="count the oracle's answers at this API model's list price "
+                      "(e.g. gpt-4o-mini), for the free local labeller")
 
     stop = parser.add_argument_group("stopping criteria (the first that holds ends a cell)")
     stop.add_argument("--max-labels", type=int, help="label budget, initial set included (default 400)")
@@ -153,6 +155,18 @@ def _check_names(strategies: list[str], initial_strategy: str, labeller: str, pr
     return [s for s in strategies if s in known]
 
 
+def _price_model(model: str | None) -> str | None:
+    if model is not None:
+        from labellers import UnknownPriceError
+        from labellers.pricing import resolve_price
+
+        try:
+            resolve_price(model)
+        except UnknownPriceError as exc:
+            raise BenchArgumentError(f"--price-as: {exc}") from None
+    return model
+
+
 def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     """Validate the options and turn them into run plans (one per data set)."""
     from benchmarks.loop import ExperimentConfig
@@ -196,7 +210,8 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
         engine=args.engine, engine_params=parse_key_values(args.engine_param, "--engine-param"),
         initial_size=numbers["initial_size"], query_size=numbers["query_size"], initial_strategy=args.initial_strategy,
         strategy_params=_strategy_params(args.strategy_param), labeller=args.labeller,
-        labeller_params=parse_key_values(args.labeller_param, "--labeller-param"), train_params=train_params,
+        labeller_params=parse_key_values(args.labeller_param, "--labeller-param"), price_as=_price_model(args.price_as),
+        train_params=train_params,
         max_new_tokens=numbers["max_new_tokens"],
     )
     return [

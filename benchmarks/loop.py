@@ -27,6 +27,7 @@ from typing import Any
 
 from benchmarks.datasets import BenchmarkData
 from benchmarks.evaluation import evaluate
+from benchmarks.oracle_cost import as_if_priced, token_counter
 from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import CellState, RunStore
 from training.example import Example
@@ -60,6 +61,7 @@ class ExperimentConfig:
     strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     labeller: str = "gold"
     labeller_params: dict[str, Any] = field(default_factory=dict)
+    price_as: str | None = None
     train_params: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 32
 
@@ -216,15 +218,21 @@ class CellRunner:
                 self.on_iteration(state)
 
     def _label(self, labeller, query: Sequence[Hashable], labeled: Sequence[Example]):
-        """Ask the oracle; returns ``(id, label)`` pairs, the spend, and ids it failed on."""
-        annotations = labeller.annotate([self.gold_by_id[i] for i in query], labeled=labeled)
+        """Ask the oracle; returns ``(id, label)`` pairs, the spend (its own, or as if priced at
+        ``price_as``), and ids it failed on."""
+        examples = [self.gold_by_id[i] for i in query]
+        annotations = labeller.annotate(examples, labeled=labeled)
+        if self.config.price_as:
+            cost = as_if_priced(annotations, examples, self.config.price_as, token_counter(labeller))
+        else:
+            cost = float(sum(a.cost for a in annotations))
         new_labels = [(a.example_id, a.text) for a in annotations if a.ok]
         failed = [a for a in annotations if not a.ok]
         for annotation in failed:
             logger.warning("oracle gave no label for %r: %s", annotation.example_id, annotation.error)
         # Examples left out for lack of budget may be asked again later; failed answers not.
         skipped = [a.example_id for a in failed if not a.budget_exhausted]
-        return new_labels, float(sum(a.cost for a in annotations)), skipped
+        return new_labels, cost, skipped
 
     def _train(self, labeled: Sequence[Example], output_dir: Path, init_adapter: str | None, seed: int) -> None:
         from training.lora import TrainConfig, train_adapter

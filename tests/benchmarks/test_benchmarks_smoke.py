@@ -141,3 +141,24 @@ def test_a_killed_run_resumes_after_its_last_finished_iteration(tmp_path, qa_fil
     # Only the latest adapter is kept on disk.
     kept = [p.name for p in (tmp_path / "crashed" / "adapters" / "random__seed0").iterdir()]
     assert len(kept) == 1 and kept[0].startswith("iteration2-")
+
+
+def test_llm_oracle_spend_is_counted_as_if_priced_and_plotted(tmp_path, qa_file, cache, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    from benchmarks.loop import resolve_model
+
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    args = parser.parse_args([
+        "--data", str(qa_file), "--model", "tiny", "--strategies", "random", "--seeds", "0",
+        "--pool-size", "20", "--test-size", "10", "--initial-size", "4", "--query-size", "4",
+        "--max-iterations", "2", "--max-new-tokens", "4", "--metrics", "token_f1", "--train-param", "epochs=1",
+        "--labeller", "local", "--labeller-param", f"model={resolve_model('tiny')}", "--labeller-param", "max_tokens=8",
+        "--price-as", "gpt-4o-mini", "--results-dir", str(tmp_path), "--run-name", "priced",
+    ])
+    assert run_bench(args) == 0
+    costs = [float(r["cost"]) for r in _curves(tmp_path / "priced")]
+    assert len(costs) == 3 and 0 < costs[0] < costs[1] < costs[2]
+    # gpt-4o-mini: $0.15 / 1M input tokens: 4 short prompts cost far less than a cent.
+    assert costs[0] < 1e-3
+    assert (tmp_path / "priced" / "cost_curve.png").read_bytes()[:4] == b"\x89PNG"
