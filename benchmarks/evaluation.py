@@ -5,42 +5,37 @@ paired tests over the same test items (``benchmarks.significance``).
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from training.engine import Engine
 from training.example import Example
 
-logger = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Predictions on the test split and, per metric, one value per test item."""
+    """Predictions on the test split; per metric the corpus score and one value per test item."""
 
     predictions: list[str]
+    scores: dict[str, float]
     item_scores: dict[str, list[float]]
-
-    def mean(self, metric: str) -> float:
-        return float(np.mean(self.item_scores[metric]))
-
-
-def score_items(metric: str, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> list[float]:
-    """One value of ``metric`` per item, via ``training.metrics.compute`` on single items
-    (the benchmark's metrics are item averages: exact match, token F1, ROUGE)."""
-    from training.metrics import compute
-
-    return [float(compute(metric, [p], [r])) for p, r in zip(predictions, references, strict=True)]
 
 
 def evaluate(
     engine: Engine, test: Sequence[Example], metrics: Sequence[str], max_new_tokens: int = 32
 ) -> Evaluation:
-    """Greedy-decode every test input in one batched call and score it against its references."""
+    """Greedy-decode every test input in one batched call and score it against its references.
+
+    The curve value is ``training.metrics.compute`` (the mean over items, or corpus BLEU/chrF);
+    per-item values come from ``training.metrics.per_example``.
+    """
+    from training.metrics import compute, per_example
+
     generations = engine.generate([e.input for e in test], n=1, temperature=0.0, max_new_tokens=max_new_tokens)
     predictions = [g[0].text for g in generations]
     references = [e.references for e in test]
-    return Evaluation(predictions, {m: score_items(m, predictions, references) for m in metrics})
+    return Evaluation(
+        predictions,
+        {m: float(compute(m, predictions, references)) for m in metrics},
+        {m: [float(v) for v in per_example(m, predictions, references)] for m in metrics},
+    )

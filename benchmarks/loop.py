@@ -205,14 +205,14 @@ class CellRunner:
             state.adapter = str(adapter_dir)
             state.rows.append({
                 "strategy": strategy_name, "seed": seed, "iteration": iteration, "labels": len(labeled),
-                "cost": state.spent, **{m: result.mean(m) for m in config.metrics}, **times,
+                "cost": state.spent, **result.scores, **times,
             })
             state.item_scores.append(result.item_scores[config.main_metric])
             self.store.save_cell(state)
             self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
             logger.info(
                 "%s seed %d iteration %d: %d labels, %s=%.4f", strategy_name, seed, iteration,
-                len(labeled), config.main_metric, result.mean(config.main_metric),
+                len(labeled), config.main_metric, result.scores[config.main_metric],
             )
             if self.on_iteration is not None:
                 self.on_iteration(state)
