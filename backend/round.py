@@ -9,14 +9,13 @@
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from rq import Queue, get_current_job
-from training.adapters import AdapterRegistry
-from training.lora import TrainConfig, train_adapter
 
 from backend import engines
 from backend.label_config import GenerationTarget, MissingInputError
@@ -25,8 +24,11 @@ from backend.priority import priority_scores, rank_pool
 from backend.project_state import ProjectState
 from backend.scheduling import finish_round, take_intent
 from backend.settings import ProjectSettings, ServiceSettings
-from strategies import get_strategy
+from strategies import Strategy, get_strategy
+from strategies.features import FEATURES
+from training.adapters import AdapterRegistry
 from training.example import Example
+from training.lora import TrainConfig, train_adapter
 from training.models import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -80,7 +82,10 @@ def run_round(project_id: int) -> dict[str, Any]:
     state = ProjectState(job.connection, project_id)
     queue = Queue(service.queue_name, connection=job.connection)
     try:
-        return execute_round(state, service, RoundProgress(job))
+        summary = execute_round(state, service, RoundProgress(job))
+        summary["job_id"] = job.id
+        state.record_round(summary)
+        return summary
     finally:
         finish_round(state, queue)
 
@@ -116,9 +121,16 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
                 config=config,
                 init_adapter=str(adapter.path) if adapter else None,
                 progress=lambda step, total, logs: progress("train", step, total),
+                system_prompt=settings.system_prompt,
             )
         adapter = registry.current()
-        trained = {"train_count": result.train_count, "eval_count": result.eval_count, "metrics": result.metrics}
+        trained = {
+            "train_count": result.n_train,
+            "eval_count": result.n_eval,
+            "eval_loss": result.eval_loss,
+            "epochs": result.epochs_completed,
+            "tokens_per_second": result.tokens_per_second,
+        }
         timings["train_s"] = time.time() - t0
     elif intent.train:
         logger.info("project %s: %d labeled < min_labeled=%d, not training",
@@ -127,11 +139,13 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
     predictions: dict[int, dict[str, Any]] = {}
     if data.pool:
         engine = engines.engine_for(
-            service.engine, model_path, adapter.path if adapter else None,
-            adapter.version if adapter else "base", system_prompt=settings.system_prompt,
+            service.engine, model_path, adapter.path if adapter else None, system_prompt=settings.system_prompt
         )
+        # Strategies share greedy generations through FEATURES; a fresh round must not reuse
+        # another project's (the cache lives as long as the worker process).
+        FEATURES.clear()
         strategy_name = settings.strategy if data.labeled else settings.ed_strategy
-        strategy = get_strategy(strategy_name, **(settings.strategy_params if data.labeled else {}))
+        strategy = build_strategy(strategy_name, settings.strategy_params if data.labeled else {}, settings)
         progress("score", 0, len(data.pool))
         t0 = time.time()
         ranking = rank_pool(strategy, data.pool, labeled=data.labeled, model=engine, seed=settings.seed)
@@ -139,11 +153,12 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
 
         progress("generate", 0, len(data.pool))
         t0 = time.time()
-        generations = engine.generate([ex.input for ex in data.pool], max_new_tokens=settings.max_new_tokens)
+        # Model-based strategies already generated these: the cache answers without the model.
+        generations = FEATURES.greedy(engine, [ex.input for ex in data.pool], max_new_tokens=settings.max_new_tokens)
         timings["generate_s"] = time.time() - t0
         scores = priority_scores(ranking)
-        for ex, gens in zip(data.pool, generations, strict=True):
-            predictions[ex.id] = {"text": gens[0].text, "score": scores[ex.id]}
+        for ex, generation in zip(data.pool, generations, strict=True):
+            predictions[ex.id] = {"text": generation.text, "score": scores[ex.id]}
 
         progress("push", 0, len(predictions))
         t0 = time.time()
@@ -175,10 +190,18 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
         "duration_s": time.time() - started,
         "finished_at": time.time(),
     }
-    state.record_round(summary)
     progress("done", len(predictions), len(predictions))
     logger.info("project %s: round %s done in %.1fs", state.project_id, version, summary["duration_s"])
     return summary
+
+
+def build_strategy(name: str, params: dict[str, Any], settings: ProjectSettings) -> Strategy:
+    """The strategy, generating with the project's ``max_new_tokens`` unless its params say
+    otherwise, so its generations double as the round's predictions."""
+    params = dict(params)
+    if "max_new_tokens" in inspect.signature(type(get_strategy(name))).parameters:
+        params.setdefault("max_new_tokens", settings.max_new_tokens)
+    return get_strategy(name, **params)
 
 
 def label_studio_client(state: ProjectState, service: ServiceSettings) -> LabelStudioClient:

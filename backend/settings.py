@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from strategies import available
+
 MODES = ("review", "auto")
 LABELLERS = ("none", "local", "openai", "anthropic", "openai_compatible", "gold")
 
@@ -113,8 +115,6 @@ class ProjectSettings:
         return settings
 
     def validate(self) -> None:
-        from strategies import available
-
         for key in ("strategy", "ed_strategy"):
             if getattr(self, key) not in available():
                 raise SettingsError(key, f"unknown strategy {getattr(self, key)!r}; available: {', '.join(available())}")

@@ -12,6 +12,7 @@ import pytest
 import redis
 import requests
 from label_studio_sdk import LabelStudio
+from rq.job import Job
 
 import label_studio_templates
 from backend.project_state import ProjectState
@@ -113,6 +114,8 @@ def test_labels_retrain_and_reorder_the_queue(stack):
     assert last["labeled"] == N_ANNOTATED and last["strategy"] == "nsp"
     assert last["trained"]["train_count"] + last["trained"]["eval_count"] == N_ANNOTATED
     assert len(state.rounds()) <= 1 + 2  # the set-up round plus at most two for ten labels
+    job = Job.fetch(last["job_id"], connection=conn)
+    assert job.meta["stage"] == "done" and job.get_status() == "finished"
 
     version, scores, labeled = current_predictions(ls, project_id)
     assert version == last["version"]
