@@ -25,12 +25,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cache import cache_dir
 from benchmarks.datasets import BenchmarkData
 from benchmarks.evaluation import evaluate
 from benchmarks.oracle_cost import as_if_priced, token_counter
 from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import CellState, RunStore
+from labellers import get_labeller
+from strategies import get_strategy
+from training import get_engine
 from training.example import Example
+from training.lora import TrainConfig, train_adapter
+from training.tiny import build_tiny_model
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +109,6 @@ def resolve_model(name: str | None) -> str | None:
     plumbing checks only); any other name goes to ``training`` unchanged (None: SmolLM2)."""
     if name != TINY_MODEL:
         return name
-    from benchmarks.cache import cache_dir
-    from training.tiny import build_tiny_model
-
     path = cache_dir() / "models" / "tiny-llama"
     if not (path / "config.json").exists():
         build_tiny_model(path)
@@ -114,8 +117,6 @@ def resolve_model(name: str | None) -> str | None:
 
 def initial_ids(pool: Sequence[Example], config: ExperimentConfig, seed: int, engine_factory) -> list[Hashable]:
     """The initial labelled set of every cell with this seed, whatever strategy the cell tests."""
-    from strategies import get_strategy
-
     strategy = get_strategy(config.initial_strategy, **config.strategy_params.get(config.initial_strategy, {}))
     model = engine_factory(None) if strategy.needs_model else None
     return strategy.select(pool, config.initial_size, model=model, seed=seed)
@@ -141,14 +142,9 @@ class CellRunner:
         self.model = resolve_model(config.model)
 
     def make_engine(self, adapter: str | None):
-        from training import get_engine
-
         return get_engine(self.config.engine, model=self.model, adapter=adapter, **self.config.engine_params)
 
     def run(self, strategy_name: str, seed: int) -> CellState:
-        from labellers import get_labeller
-        from strategies import get_strategy
-
         config = self.config
         state = self.store.load_cell(strategy_name, seed) or CellState(strategy_name, seed)
         if state.finished:
@@ -235,7 +231,5 @@ class CellRunner:
         return new_labels, cost, skipped
 
     def _train(self, labeled: Sequence[Example], output_dir: Path, init_adapter: str | None, seed: int) -> None:
-        from training.lora import TrainConfig, train_adapter
-
         params = {"seed": seed, **self.config.train_params}
         train_adapter(self.model, labeled, str(output_dir), config=TrainConfig(**params), init_adapter=init_adapter)

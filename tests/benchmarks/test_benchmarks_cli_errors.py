@@ -6,7 +6,6 @@ import pytest
 from benchmarks.cli import add_bench_arguments, build_plans, run_bench
 
 pytestmark = pytest.mark.unit
-pytest.importorskip("labellers", reason="labellers/ has not landed in this branch yet")
 
 
 def _args(*argv):

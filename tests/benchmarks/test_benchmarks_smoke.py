@@ -5,15 +5,12 @@ import json
 
 import pytest
 
-for _module in ("labellers", "training.lora", "training.metrics"):
-    pytest.importorskip(_module, reason=f"{_module} has not landed in this branch yet")
-
-from benchmarks.cli import add_bench_arguments, run_bench  # noqa: E402
-from benchmarks.curves import mean_curve, savings_ratio  # noqa: E402
-from benchmarks.datasets import load_examples, split  # noqa: E402
-from benchmarks.loop import CellRunner, ExperimentConfig  # noqa: E402
-from benchmarks.stopping import StoppingCriteria  # noqa: E402
-from benchmarks.store import RunStore  # noqa: E402
+from benchmarks.cli import add_bench_arguments, run_bench
+from benchmarks.curves import mean_curve, savings_ratio
+from benchmarks.datasets import load_examples, split
+from benchmarks.loop import CellRunner, ExperimentConfig
+from benchmarks.stopping import StoppingCriteria
+from benchmarks.store import RunStore
 
 pytestmark = pytest.mark.integration
 
