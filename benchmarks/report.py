@@ -135,17 +135,28 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "not reached" if value is None else format(value, spec)
 
 
+def _final_test(entry: dict[str, Any]) -> str:
+    tests = entry.get("paired_tests")
+    if not tests:
+        return "-"
+    last = tests[-1]
+    return f"{last['mean_difference']:+.3f} (p={last['p_value']:.2f}, {last['seeds']} seeds)"
+
+
 def format_table(summary: dict[str, Any]) -> str:
-    """A Markdown table: final quality, AUC, labels to reach random's final quality, savings."""
+    """A Markdown table: final quality, AUC, labels to reach random's final quality, savings,
+    and the paired bootstrap difference to random at the last label count both reached."""
     main = summary["main_metric"]
     lines = [
-        f"| strategy | seeds | labels | final {main} (mean ± std) | AUC | labels to reach random's final | label savings |",
-        "|---|---|---|---|---|---|---|",
+        f"| strategy | seeds | labels | final {main} (mean ± std) | AUC | labels to reach random's final "
+        "| label savings | Δ vs random at final labels |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, e in summary["strategies"].items():
         lines.append(
             f"| {name} | {len(e['seeds'])} | {e['final_labels']:g} | {e['final_mean']:.3f} ± {e['final_std']:.3f} "
-            f"| {e['auc']:.3f} | {_fmt(e.get('labels_to_target'), '.0f')} | {_fmt(e.get('savings_ratio'), '.2f')}x |"
+            f"| {e['auc']:.3f} | {_fmt(e.get('labels_to_target'), '.0f')} | {_fmt(e.get('savings_ratio'), '.2f')}x "
+            f"| {_final_test(e)} |"
         )
     return "\n".join(lines)
 
