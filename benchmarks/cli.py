@@ -233,8 +233,10 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     from benchmarks.store import RunStore
     from benchmarks.suite import best_strategies, run_suite
 
-    store = RunStore(plan.run_dir)
     config = plan.config
+    if args.report_only and not (plan.run_dir / "cells").is_dir():
+        raise BenchArgumentError(f"--report-only: no saved results in {str(plan.run_dir)!r}")
+    store = RunStore(plan.run_dir)
     if args.report_only:
         return write_report(store, config.metrics, include_unfinished=args.include_unfinished)
     examples = load_examples(config.data, config.input_column, config.output_column)

@@ -45,6 +45,11 @@ def test_unreadable_data_is_reported_without_a_traceback(capsys, tmp_path):
     assert "use bigbench:<task>, hf:<name>" in err
 
 
+def test_report_only_without_saved_results_says_so(capsys, tmp_path):
+    err = _error(capsys, "--data", "bigbench:qa_wikidata", "--report-only", "--results-dir", str(tmp_path))
+    assert "--report-only: no saved results in" in err and not (tmp_path / "qa_wikidata").exists()
+
+
 def test_too_small_data_for_the_test_split_is_explained(capsys, tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text("".join(json.dumps({"input": f"q{i}", "output": "a"}) + "\n" for i in range(5)))
