@@ -42,6 +42,10 @@ test-unit: install
 demo: install install-ls
 	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/atgen-ls demo
 
+# The default benchmark suite: long on CPU, resumable (rerun to continue), results in results/.
+bench: install
+	nice -n 19 $(VENV)/bin/atgen-ls bench --preset default --threads 1
+
 lint: install
 	$(VENV)/bin/ruff check .
 

@@ -52,8 +52,20 @@ def _wait_for_backend(url: str, process: subprocess.Popen, timeout: float = 120)
     raise TimeoutError(f"backend not up at {url} after {timeout}s")
 
 
+def _wait_for_training_round(backend_url: str, project_id: int, timeout: float = 1800) -> None:
+    """Block until the project has had its set-up round and one training round."""
+    started = time.time()
+    while time.time() - started < timeout:
+        rounds = requests.get(f"{backend_url}/health", timeout=5).json()["rounds_completed"].get(str(project_id), 0)
+        if rounds >= 2:
+            print(f"Training round done after {time.time() - started:.0f} s.", flush=True)
+            return
+        time.sleep(2)
+    raise TimeoutError(f"no training round within {timeout:.0f} s")
+
+
 def run_demo(service: ServiceSettings, *, template: str, ls_port: int, port: int, annotate: int,
-             wait: bool = True) -> int:
+             exit_after_round: bool = False) -> int:
     folder = service.state_dir / "demo"
     creds = _credentials(folder)
     config = label_studio_templates.load_template(template)
@@ -91,7 +103,10 @@ def run_demo(service: ServiceSettings, *, template: str, ls_port: int, port: int
             "retrains in the background. Press Ctrl-C to stop.",
             flush=True,
         )
-        while wait and backend.poll() is None:
+        if exit_after_round:
+            _wait_for_training_round(backend_url, project.id)
+            return 0
+        while backend.poll() is None:
             time.sleep(1)
     except KeyboardInterrupt:
         pass
