@@ -80,13 +80,17 @@ def stack(tmp_path_factory, label_studio, redis_url):
         "ATGEN_MAX_NEW_TOKENS": "8",
         "ATGEN_TRAIN_EPOCHS": "1",
     })
-    ls = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
-    project = ls.projects.create(title="ATGen-LS e2e QA", label_config=label_studio_templates.load_template("question_answering"))
-    tasks = label_studio_templates.sample_tasks("question_answering")[:N_TASKS]
-    ls.projects.import_tasks(id=project.id, request=tasks)
-    ml = ls.ml.create(project=project.id, url=backend.url, title="ATGen-LS")
-    yield {"ls": ls, "project": project.id, "ml": ml.id, "backend": backend, "conn": conn, "label_studio": label_studio}
-    backend.stop()
+    try:
+        ls = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
+        project = ls.projects.create(title="ATGen-LS e2e QA",
+                                     label_config=label_studio_templates.load_template("question_answering"))
+        tasks = label_studio_templates.sample_tasks("question_answering")[:N_TASKS]
+        ls.projects.import_tasks(id=project.id, request=tasks)
+        ml = ls.ml.create(project=project.id, url=backend.url, title="ATGen-LS")
+        yield {"ls": ls, "project": project.id, "ml": ml.id, "backend": backend, "conn": conn,
+               "label_studio": label_studio}
+    finally:
+        backend.stop()
 
 
 def test_connecting_orders_the_queue_before_any_label(stack):

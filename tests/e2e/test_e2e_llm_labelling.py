@@ -48,9 +48,11 @@ def stack(tmp_path_factory, label_studio, redis_url, llm):
         "ATGEN_TRAIN_EPOCHS": "1",
         "ATGEN_QUERY_SIZE": str(QUERY_SIZE),
     })
-    ls = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
-    yield {"ls": ls, "backend": backend, "conn": conn, "llm": llm}
-    backend.stop()
+    try:
+        yield {"ls": LabelStudio(base_url=label_studio.url, api_key=label_studio.token), "backend": backend,
+               "conn": conn, "llm": llm}
+    finally:
+        backend.stop()
 
 
 def connect_project(stack, title: str, extra_params: dict) -> int:
