@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP call to Label Studio drowns what the service itself says.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     service = ServiceSettings.from_env()
 
     if args.command == "serve":
