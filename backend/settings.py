@@ -13,8 +13,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from strategies import available
+
 MODES = ("review", "auto")
-LABELLERS = ("none", "local", "openai", "anthropic", "openai_compatible", "gold")
+LABELLERS = ("none", "local", "openai", "anthropic", "openai_compatible")
+PAID_LABELLERS = ("openai", "anthropic")
 
 
 class SettingsError(ValueError):
@@ -77,6 +80,8 @@ class ProjectSettings:
     labeller_params: dict[str, Any] = field(default_factory=dict)
     budget: float = 0.0
     mode: str = "review"
+    # Auto mode stops after this many LLM-made annotations (0: only the budget stops it).
+    auto_max_labels: int = 0
     seed: int = 0
 
     @classmethod
@@ -91,6 +96,8 @@ class ProjectSettings:
         ``extra_params`` (a dict or a JSON string, as Label Studio stores it)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        if env.get("MODEL_NAME"):  # the conventional name, as in other Label Studio ML backends
+            values["model_name"] = env["MODEL_NAME"]
         for f in fields(cls):
             raw = env.get(f"ATGEN_{f.name.upper()}")
             if raw is not None and raw != "":
@@ -111,8 +118,6 @@ class ProjectSettings:
         return settings
 
     def validate(self) -> None:
-        from strategies import available
-
         for key in ("strategy", "ed_strategy"):
             if getattr(self, key) not in available():
                 raise SettingsError(key, f"unknown strategy {getattr(self, key)!r}; available: {', '.join(available())}")
@@ -131,6 +136,10 @@ class ProjectSettings:
             raise SettingsError("labeller", f"must be one of {', '.join(LABELLERS)}, got {self.labeller!r}")
         if self.mode == "auto" and self.labeller == "none":
             raise SettingsError("mode", "auto mode needs a labeller (set 'labeller')")
+        if self.labeller in PAID_LABELLERS and self.budget <= 0:
+            raise SettingsError("budget", f"the {self.labeller} labeller costs money: set a budget in USD > 0")
+        if self.auto_max_labels < 0:
+            raise SettingsError("auto_max_labels", f"must be >= 0, got {self.auto_max_labels}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -64,6 +64,18 @@ class Embedder:
 
     __call__ = embed
 
+    def token_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Per-text ``(tokens, dim)`` float32 contextual token embeddings, without [CLS]/[SEP].
+
+        What BERTScore-style matching needs (``training.metrics``); not cached.
+        """
+        texts = list(texts)
+        if not texts:
+            return []
+        outputs = self._model.encode(texts, batch_size=self.batch_size, output_value="token_embeddings")
+        # encode trims padding per text; the first and last rows are the [CLS] and [SEP] markers.
+        return [out.float().cpu().numpy()[1:-1] for out in outputs]
+
 
 @functools.lru_cache(maxsize=4)
 def get_embedder(name: str | None = None, device: str = "cpu") -> Embedder:

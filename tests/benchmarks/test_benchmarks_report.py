@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+from benchmarks.report import build_summary, format_table, write_report
+from benchmarks.store import CellState, RunStore
+
+pytestmark = pytest.mark.unit
+
+
+def _cell(strategy, seed, curve, cost_per_label=0.0, finished=True):
+    rows = [
+        {"strategy": strategy, "seed": seed, "iteration": i, "labels": labels, "cost": labels * cost_per_label,
+         "exact_match": value, "time_train": 2.0}
+        for i, (labels, value) in enumerate(curve)
+    ]
+    # Per-item scores whose mean is the curve value: 10 test items.
+    scores = [[1.0] * round(value * 10) + [0.0] * (10 - round(value * 10)) for _, value in curve]
+    return CellState(strategy, seed, rows=rows, item_scores=scores, finished=finished, stop_reason="done")
+
+
+RANDOM = [[(50, 0.2), (100, 0.3), (150, 0.4)], [(50, 0.2), (100, 0.3), (150, 0.4)]]
+GOOD = [[(50, 0.3), (100, 0.4), (150, 0.5)], [(50, 0.3), (100, 0.4), (150, 0.5)]]
+BAD = [[(50, 0.1), (100, 0.2), (150, 0.3)]]
+
+
+def _cells(cost_per_label=0.0):
+    return (
+        [_cell("random", s, c, cost_per_label) for s, c in enumerate(RANDOM)]
+        + [_cell("good", s, c, cost_per_label) for s, c in enumerate(GOOD)]
+        + [_cell("bad", s, c, cost_per_label) for s, c in enumerate(BAD)]
+    )
+
+
+def test_summary_reports_savings_against_random_final_quality_and_not_reached():
+    summary = build_summary(_cells(), ["exact_match"])
+    strategies = summary["strategies"]
+    assert summary["target_quality"] == pytest.approx(0.4)
+    assert strategies["good"]["labels_to_target"] == pytest.approx(100)
+    assert strategies["good"]["savings_ratio"] == pytest.approx(1.5)
+    assert strategies["bad"]["savings_ratio"] is None
+    assert strategies["random"]["savings_ratio"] == pytest.approx(1.0)
+    assert strategies["good"]["final_mean"] == pytest.approx(0.5)
+    assert strategies["good"]["phase_seconds"]["train"] == pytest.approx(6.0)
+    table = format_table(summary)
+    assert "| bad | 1 | 150 | 0.300 ± 0.000 |" in table and "not reached" in table
+    assert "| good | 2 | 150 | 0.500 ± 0.000 | 0.400 | 100 | 1.50x | +0.100 (p=" in table
+    assert "| random | 2 | 150 | 0.400 ± 0.000 | 0.300 | 150 | 1.00x | - |" in table
+
+
+def test_paired_tests_compare_each_label_count_on_the_seeds_both_ran():
+    tests = build_summary(_cells(), ["exact_match"])["strategies"]["bad"]["paired_tests"]
+    assert [t["labels"] for t in tests] == [50, 100, 150]
+    assert all(t["seeds"] == 1 and t["n_items"] == 10 for t in tests)
+    assert tests[0]["mean_difference"] == pytest.approx(-0.1)
+
+
+def test_unfinished_cells_are_left_out_unless_asked():
+    cells = _cells() + [_cell("late", 0, [(50, 0.9)], finished=False)]
+    assert "late" not in build_summary(cells, ["exact_match"])["strategies"]
+    assert "late" in build_summary(cells, ["exact_match"], include_unfinished=True)["strategies"]
+
+
+def test_priced_oracle_adds_cost_curves_and_cost_savings(tmp_path):
+    store = RunStore(tmp_path)
+    for cell in _cells(cost_per_label=0.01):
+        store.save_cell(cell)
+    summary = write_report(store, ["exact_match"])
+    assert summary["strategies"]["good"]["cost_savings_ratio"] == pytest.approx(1.5)
+    assert summary["strategies"]["good"]["cost_curve"]["cost"] == pytest.approx([0.5, 1.0, 1.5])
+    for name in ("summary.json", "table.md", "curve_exact_match.png", "cost_curve.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert json.loads((tmp_path / "summary.json").read_text())["main_metric"] == "exact_match"
+    assert (tmp_path / "curve_exact_match.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,162 @@
+"""The quick configuration end to end: tiny model, real LoRA training, real strategies, gold oracle."""
+import argparse
+import csv
+import json
+
+import pytest
+
+from benchmarks.cli import add_bench_arguments, run_bench
+from benchmarks.curves import mean_curve, savings_ratio
+from benchmarks.datasets import load_examples, split
+from benchmarks.loop import CellRunner, ExperimentConfig
+from benchmarks.stopping import StoppingCriteria
+from benchmarks.store import RunStore
+
+pytestmark = pytest.mark.integration
+
+STRATEGIES = ["random", "nsp"]
+SEEDS = [0, 1]
+INITIAL, QUERY, ITERATIONS = 4, 4, 2
+
+
+@pytest.fixture(scope="module")
+def qa_file(tmp_path_factory):
+    """Small arithmetic QA set: answers are short, so metrics are not all zero by construction."""
+    path = tmp_path_factory.mktemp("data") / "sums.jsonl"
+    rows = [{"input": f"What is {a} plus {b}?", "output": str(a + b)} for a in range(6) for b in range(6)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+def _bench(results, data, *extra):
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    return run_bench(parser.parse_args([
+        "--data", str(data), "--model", "tiny", "--strategies", *STRATEGIES, "--seeds", *map(str, SEEDS),
+        "--pool-size", "20", "--test-size", "10", "--initial-size", str(INITIAL), "--query-size", str(QUERY),
+        "--max-iterations", str(ITERATIONS), "--max-new-tokens", "4", "--metrics", "token_f1", "exact_match",
+        "--train-param", "epochs=1", "--results-dir", str(results), "--run-name", "smoke", *extra,
+    ]))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, qa_file, cache):
+    results = tmp_path_factory.mktemp("results")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATGEN_CACHE_DIR", str(cache))
+        assert _bench(results, qa_file) == 0
+    return results / "smoke"
+
+
+def _curves(run_dir):
+    with (run_dir / "curves.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_smoke_run_writes_curves_summary_table_and_plot(smoke_run):
+    rows = _curves(smoke_run)
+    assert len(rows) == len(STRATEGIES) * len(SEEDS) * (ITERATIONS + 1)
+    for column in ("strategy", "seed", "iteration", "labels", "cost", "token_f1", "exact_match",
+                   "time_train", "time_score", "time_label", "time_evaluate"):
+        assert column in rows[0]
+    assert sorted({int(r["labels"]) for r in rows}) == [INITIAL, INITIAL + QUERY, INITIAL + 2 * QUERY]
+    assert all(float(r["time_train"]) > 0 and float(r["time_evaluate"]) > 0 for r in rows)
+    assert (smoke_run / "curve_token_f1.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| random | 2 |" in (smoke_run / "table.md").read_text()
+
+
+def test_summary_savings_and_auc_match_the_curves_csv(smoke_run):
+    summary = json.loads((smoke_run / "summary.json").read_text())
+    assert summary["main_metric"] == "token_f1" and summary["cells_used"] == 4
+    rows = _curves(smoke_run)
+
+    def curve(strategy):
+        c = mean_curve((int(r["labels"]), float(r["token_f1"])) for r in rows if r["strategy"] == strategy)
+        return c.labels, c.mean
+
+    random_curve, nsp_curve = curve("random"), curve("nsp")
+    assert summary["target_quality"] == pytest.approx(random_curve[1][-1])
+    assert summary["strategies"]["nsp"]["savings_ratio"] == (
+        pytest.approx(savings_ratio(*random_curve, *nsp_curve)) if savings_ratio(*random_curve, *nsp_curve) else None
+    )
+    tests = summary["strategies"]["nsp"]["paired_tests"]
+    assert [t["labels"] for t in tests] == [4, 8, 12] and all(t["n_items"] == 10 for t in tests)
+
+
+def test_every_strategy_starts_from_the_same_initial_set_for_a_seed(smoke_run):
+    store = RunStore(smoke_run)
+    initial = {(c.strategy, c.seed): [i for i, _ in c.labeled[:INITIAL]] for c in store.cells()}
+    for seed in SEEDS:
+        assert initial[("random", seed)] == initial[("nsp", seed)]
+    assert initial[("random", 0)] != initial[("random", 1)]
+    for cell in store.cells():
+        ids = [i for i, _ in cell.labeled]
+        assert len(ids) == len(set(ids)) == INITIAL + ITERATIONS * QUERY
+
+
+def test_rerun_skips_finished_cells(smoke_run, qa_file, cache, monkeypatch):
+    before = (smoke_run / "curves.csv").read_text()
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr("benchmarks.loop.CellRunner._train", lambda *a, **k: pytest.fail("a finished cell was retrained"))
+    assert _bench(smoke_run.parent, qa_file) == 0
+    assert (smoke_run / "curves.csv").read_text() == before
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_after_its_last_finished_iteration(tmp_path, qa_file, cache, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    config = ExperimentConfig(
+        data=str(qa_file), metrics=("token_f1",), stopping=StoppingCriteria(max_iterations=ITERATIONS),
+        test_size=10, pool_size=20, model="tiny", initial_size=INITIAL, query_size=QUERY,
+        train_params={"epochs": 1}, max_new_tokens=4,
+    )
+    data = split(load_examples(config.data), config.test_size, config.pool_size, name=config.data)
+
+    def kill_after_first_iteration(state):
+        if len(state.rows) == 2:
+            raise _Killed
+
+    crashed = RunStore(tmp_path / "crashed")
+    with pytest.raises(_Killed):
+        CellRunner(data, config, crashed, on_iteration=kill_after_first_iteration).run("random", 0)
+    saved = crashed.load_cell("random", 0)
+    assert len(saved.rows) == 2 and not saved.finished
+
+    resumed = CellRunner(data, config, crashed).run("random", 0)
+    straight = CellRunner(data, config, RunStore(tmp_path / "straight")).run("random", 0)
+    assert resumed.finished and len(resumed.rows) == ITERATIONS + 1
+    assert resumed.rows[:2] == saved.rows[:2]  # the finished iterations were not redone
+    assert resumed.labeled == straight.labeled
+    assert [r["token_f1"] for r in resumed.rows] == pytest.approx([r["token_f1"] for r in straight.rows])
+    # Only the latest adapter is kept on disk.
+    kept = [p.name for p in (tmp_path / "crashed" / "adapters" / "random__seed0").iterdir()]
+    assert len(kept) == 1 and kept[0].startswith("iteration2-")
+
+
+def test_llm_oracle_spend_is_counted_as_if_priced_and_plotted(tmp_path, qa_file, cache, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    from benchmarks.loop import resolve_model
+
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    args = parser.parse_args([
+        "--data", str(qa_file), "--model", "tiny", "--strategies", "random", "--seeds", "0",
+        "--pool-size", "20", "--test-size", "10", "--initial-size", "4", "--query-size", "4",
+        "--max-iterations", "2", "--max-new-tokens", "4", "--metrics", "token_f1", "--train-param", "epochs=1",
+        "--labeller", "local", "--labeller-param", f"model={resolve_model('tiny')}", "--labeller-param", "max_tokens=8",
+        "--price-as", "gpt-4o-mini", "--results-dir", str(tmp_path), "--run-name", "priced",
+    ])
+    assert run_bench(args) == 0
+    costs = [float(r["cost"]) for r in _curves(tmp_path / "priced")]
+    assert len(costs) == 3 and 0 < costs[0] < costs[1] < costs[2]
+    # gpt-4o-mini: $0.15 / 1M input tokens: 4 short prompts cost far less than a cent.
+    assert costs[0] < 1e-3
+    assert (tmp_path / "priced" / "cost_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,57 @@
+import csv
+
+import pytest
+
+from benchmarks.store import CellState, ConfigMismatchError, RunStore
+
+pytestmark = pytest.mark.unit
+
+
+def _row(strategy, seed, iteration, labels, em):
+    return {"strategy": strategy, "seed": seed, "iteration": iteration, "labels": labels, "cost": 0.0,
+            "exact_match": em, "time_train": 1.5}
+
+
+def test_cells_round_trip_and_curves_csv_lists_every_row(tmp_path):
+    store = RunStore(tmp_path / "run")
+    cell = CellState("random", 0, labeled=[("a", "x"), (7, "y")], skipped_ids=[3], rows=[_row("random", 0, 0, 2, 0.5)], item_scores=[[1, 0]])
+    store.save_cell(cell)
+    store.save_cell(CellState("huds", 1, rows=[_row("huds", 1, 0, 2, 0.25)], item_scores=[[0, 0.5]]))
+    assert store.load_cell("random", 0) == cell
+    assert store.load_cell("random", 5) is None
+    with store.curves_path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["strategy"], r["seed"], r["exact_match"]) for r in rows] == [("huds", "1", "0.25"), ("random", "0", "0.5")]
+    assert rows[0]["time_train"] == "1.5"
+
+
+def test_a_rerun_with_other_settings_is_refused_with_the_differences_named(tmp_path):
+    store = RunStore(tmp_path)
+    store.check_config({"data": "bigbench:qa_wikidata", "query_size": 50, "strategies": ["random"], "seeds": [0]})
+    with pytest.raises(ConfigMismatchError, match="query_size: was 50, now 20"):
+        store.check_config({"data": "bigbench:qa_wikidata", "query_size": 20, "strategies": ["random"], "seeds": [0]})
+
+
+def test_adding_strategies_or_seeds_extends_the_run(tmp_path):
+    store = RunStore(tmp_path)
+    store.check_config({"data": "x.csv", "strategies": ["random"], "seeds": [0, 1]})
+    store.check_config({"data": "x.csv", "strategies": ["huds"], "seeds": [2]})
+    import json
+
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["strategies"] == ["huds", "random"] and saved["seeds"] == [0, 1, 2]
+
+
+def test_a_crash_while_writing_leaves_the_previous_cell_intact(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    good = CellState("random", 0, rows=[_row("random", 0, 0, 2, 0.5)], item_scores=[[1, 0]])
+    store.save_cell(good)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("benchmarks.store.os.replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.save_cell(CellState("random", 0, rows=[]))
+    monkeypatch.undo()
+    assert RunStore(tmp_path).load_cell("random", 0) == good
