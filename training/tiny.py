@@ -55,10 +55,13 @@ def _train_tokenizer(vocab_size: int):
     )
 
 
-def build_tiny_model(path: str | Path, *, seed: int = 0, vocab_size: int = 300) -> str:
+def build_tiny_model(
+    path: str | Path, *, seed: int = 0, vocab_size: int = 300, hidden_size: int = 64, num_attention_heads: int = 4
+) -> str:
     """Write a random-init tiny Llama + tokenizer to ``path`` and return ``str(path)``.
 
     Deterministic for a given ``seed``: two calls produce identical weights and vocabularies.
+    vLLM's CPU attention wants a common head size (64): use ``hidden_size=128, num_attention_heads=2``.
     """
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -66,11 +69,11 @@ def build_tiny_model(path: str | Path, *, seed: int = 0, vocab_size: int = 300) 
     tokenizer = _train_tokenizer(vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=num_attention_heads,
+        num_key_value_heads=max(1, num_attention_heads // 2),
         max_position_embeddings=512,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
