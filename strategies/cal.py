@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from strategies.base import ScoringStrategy
-from strategies.divergence import kl_divergence, label_distributions, output_divergence
+from strategies.divergence import prediction_divergence
 from strategies.features import FEATURES, inputs
 from strategies.similarity import knn, knn_excluding_self
 
@@ -42,12 +42,8 @@ class CALStrategy(ScoringStrategy):
         else:
             neighbours, _ = knn_excluding_self(pool_embeddings, self.n_neighbors, seed=seed)
         rows = np.arange(len(pool))
-        probabilities = label_distributions(examples, self.label_probs_key)
-        if probabilities is not None:
-            divergence = kl_divergence(probabilities, rows, neighbours)
-        else:
-            outputs = [g.text for g in FEATURES.greedy(model, texts, max_new_tokens=self.max_new_tokens)]
-            divergence = output_divergence(FEATURES.embeddings(outputs, model), rows, neighbours)
+        divergence = prediction_divergence(examples, rows, neighbours, model, label_probs_key=self.label_probs_key,
+                                           max_new_tokens=self.max_new_tokens)
         valid = neighbours >= 0
         scores = divergence.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
         return {ex.id: float(s) for ex, s in zip(pool, scores, strict=True)}

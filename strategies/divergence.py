@@ -32,3 +32,20 @@ def label_distributions(pool, key: str) -> np.ndarray | None:
     if any(r is None for r in rows) or len({len(r) for r in rows}) != 1:
         return None
     return np.asarray(rows, dtype=np.float64)
+
+
+def prediction_divergence(
+    examples, rows: np.ndarray, neighbours: np.ndarray, model, *, label_probs_key: str, max_new_tokens: int
+) -> np.ndarray:
+    """Divergence between each row's prediction and its neighbours' (``-1`` = no neighbour).
+
+    KL between label distributions when every example carries ``meta[label_probs_key]`` (a
+    ``Choices`` config); otherwise ``1 - cos`` between embeddings of the greedy generations.
+    """
+    from strategies.features import FEATURES, inputs
+
+    probabilities = label_distributions(examples, label_probs_key)
+    if probabilities is not None:
+        return kl_divergence(probabilities, rows, neighbours)
+    generations = FEATURES.greedy(model, inputs(examples), max_new_tokens=max_new_tokens)
+    return output_divergence(FEATURES.embeddings([g.text for g in generations], model), rows, neighbours)

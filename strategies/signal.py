@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from strategies.base import ScoringStrategy
-from strategies.divergence import kl_divergence, label_distributions, output_divergence
+from strategies.divergence import prediction_divergence
 from strategies.features import FEATURES, inputs
 from strategies.similarity import knn_excluding_self
 
@@ -48,11 +48,7 @@ class SIGnALStrategy(ScoringStrategy):
         texts = inputs(pool)
         neighbours, similarity = knn_excluding_self(FEATURES.embeddings(texts, model), self.n_neighbors, seed=seed)
         rows = np.arange(len(pool))
-        probabilities = label_distributions(pool, self.label_probs_key)
-        if probabilities is not None:
-            divergence = kl_divergence(probabilities, rows, neighbours)
-        else:
-            outputs = [g.text for g in FEATURES.greedy(model, texts, max_new_tokens=self.max_new_tokens)]
-            divergence = output_divergence(FEATURES.embeddings(outputs, model), rows, neighbours)
+        divergence = prediction_divergence(pool, rows, neighbours, model, label_probs_key=self.label_probs_key,
+                                           max_new_tokens=self.max_new_tokens)
         scores = signal_scores(divergence, similarity, neighbours >= 0)
         return {ex.id: float(s) for ex, s in zip(pool, scores, strict=True)}
