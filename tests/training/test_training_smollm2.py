@@ -1,6 +1,6 @@
 """The packaged SmolLM2-135M-Instruct: the engine contract and a LoRA round that helps.
 
-Sized for a 2-core CPU: about 40 training examples of ~30 tokens, one epoch.
+Sized for a 2-core CPU: 32 training examples of ~25 tokens, one epoch of 4 steps.
 """
 import random
 
@@ -35,7 +35,7 @@ def test_smollm2_greedy_is_batch_invariant_and_logprobs_match_a_forward_pass(eng
     batched = engine.generate(prompts, max_new_tokens=6)
     single = [engine.generate([p], max_new_tokens=6)[0] for p in prompts]
     assert [b[0].token_ids for b in batched] == [s[0].token_ids for s in single]
-    assert "Paris" in batched[0][0].text or "Paris" in engine.generate(prompts[:1], max_new_tokens=20)[0][0].text
+    assert "Paris" in batched[0][0].text
     generation = batched[0][0]
     prompt_ids = encode_prompt(engine.tokenizer, engine.format(prompts[0]))
     with torch.no_grad():
@@ -47,20 +47,20 @@ def test_smollm2_greedy_is_batch_invariant_and_logprobs_match_a_forward_pass(eng
     assert len(samples) == 3 and all(s.token_logprobs for s in samples)
 
 
-def test_lora_on_40_examples_improves_exact_match(engine, tmp_path):
+def test_lora_on_32_examples_improves_exact_match(engine, tmp_path):
     examples = addition_examples()
-    train, test = examples[:40], examples[40:56]
+    train, test = examples[:32], examples[32:44]
     references = [e.output for e in test]
 
     def score() -> float:
-        answers = [g[0].text for g in engine.generate([e.input for e in test], max_new_tokens=4)]
+        answers = [g[0].text for g in engine.generate([e.input for e in test], max_new_tokens=3)]
         return metrics.compute("relaxed_exact_match", answers, references)
 
     engine.use_version("base")
     before = score()
-    config = TrainConfig(lr=2e-3, epochs=1, batch_size=8, eval_fraction=0.0, warmup_ratio=0.0)
+    config = TrainConfig(lr=3e-3, epochs=1, batch_size=8, eval_fraction=0.0, warmup_ratio=0.0)
     result = train_adapter(None, train, tmp_path / "v1", config=config, system_prompt=SYSTEM)
     engine.load_adapter(tmp_path / "v1", "v1")
     after = score()
-    assert result.n_train == 40 and result.train_losses[-1] < result.train_losses[0]
+    assert result.n_train == 32 and result.train_losses[-1] < result.train_losses[0]
     assert after >= before + 0.25, (before, after)
