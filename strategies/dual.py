@@ -10,8 +10,8 @@ from strategies.idds import idds_order
 
 
 class DUALStrategy(Strategy):
-    """DUAL (Giouroukis et al., 2025, "DUAL: Diversity and Uncertainty Active Learning for
-    Text Summarization"; a baseline of the SIGnAL paper).
+    """DUAL (Giouroukis, Gidiotis & Tsoumakas, 2025, "DUAL: Diversity and Uncertainty Active
+    Learning for Text Summarization", arXiv 2503.00867; a baseline of the SIGnAL paper).
 
     1. IDDS (λ=``lam``) ranks the pool greedily and keeps the top ``candidate_ratio * k``
        candidates: representative, not yet covered by the labeled set.
