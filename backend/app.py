@@ -87,14 +87,16 @@ def create_app(service: ServiceSettings | None = None, conn: redis.Redis | None 
             states = [ProjectState(conn, p) for p in known_projects(conn)]
             projects = {str(s.project_id): s.model_version() or BASE_VERSION for s in states}
             rounds = {str(s.project_id): s.rounds_total() for s in states}
+            trained = {str(s.project_id): s.adapter_rounds() for s in states}
         except redis.RedisError as exc:
             logger.error("Redis unreachable: %s", exc)
-            redis_ok, workers, projects, rounds = False, 0, {}, {}
+            redis_ok, workers, projects, rounds, trained = False, 0, {}, {}, {}
         return jsonify({
             "status": "UP",
             "model_class": MODEL_CLASS,
             "model_versions": projects,
             "rounds_completed": rounds,
+            "training_rounds_completed": trained,
             "redis": redis_ok,
             "workers": workers,
             "queue_depth": queue.count if redis_ok else None,

@@ -53,11 +53,11 @@ def _wait_for_backend(url: str, process: subprocess.Popen, timeout: float = 120)
 
 
 def _wait_for_training_round(backend_url: str, project_id: int, timeout: float = 1800) -> None:
-    """Block until the project has had its set-up round and one training round."""
+    """Block until the project has had a round that trained an adapter."""
     started = time.time()
     while time.time() - started < timeout:
-        rounds = requests.get(f"{backend_url}/health", timeout=5).json()["rounds_completed"].get(str(project_id), 0)
-        if rounds >= 2:
+        health = requests.get(f"{backend_url}/health", timeout=5).json()
+        if health["training_rounds_completed"].get(str(project_id), 0) >= 1:
             print(f"Training round done after {time.time() - started:.0f} s.", flush=True)
             return
         time.sleep(2)

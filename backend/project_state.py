@@ -124,7 +124,13 @@ class ProjectState:
         pipe.rpush(self.key("rounds"), json.dumps(summary))
         pipe.ltrim(self.key("rounds"), -100, -1)
         pipe.incr(self.key("rounds_total"))
+        if summary.get("trained"):
+            pipe.incr(self.key("training_rounds_total"))
         pipe.execute()
+
+    def adapter_rounds(self) -> int:
+        """Completed rounds that trained a new adapter version."""
+        return int(self.conn.get(self.key("training_rounds_total")) or 0)
 
     def rounds_total(self) -> int:
         return int(self.conn.get(self.key("rounds_total")) or 0)

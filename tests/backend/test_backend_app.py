@@ -47,6 +47,7 @@ def test_health_reports_status_redis_and_versions(client):
     assert body["status"] == "UP" and body["model_class"] == "ATGenLS"
     assert body["redis"] is True
     assert body["model_versions"] == {"7": "atgen-base"}
+    assert body["rounds_completed"] == {"7": 0} and body["training_rounds_completed"] == {"7": 0}
     assert client.get("/").get_json()["status"] == "UP"
 
 
