@@ -54,5 +54,9 @@ def test_serve_without_redis_url_uses_embedded_redis_and_stops_its_worker(tmp_pa
             time.sleep(0.2)
         assert not alive(workers[0]), "the worker outlived `atgen-ls serve`"
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        if serve.poll() is None:  # a failed assertion: still stop the worker with it
+            serve.terminate()
+            try:
+                serve.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                serve.kill()
