@@ -36,6 +36,15 @@ def adapter_version_name(path: str | Path) -> str:
     return Path(path).name
 
 
+def resolve_adapter_version(path: str | Path, version: str | None) -> str:
+    """The version an adapter is loaded as: ``version``, else what its folder declares.
+    Shared by every engine, so they name and refuse versions alike."""
+    version = version or adapter_version_name(path)
+    if version == BASE_VERSION:
+        raise ValueError(f"{BASE_VERSION!r} names the model without adapter; pick another version name")
+    return version
+
+
 def token_logprobs_and_entropies(logits: torch.Tensor, token_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-position log-probability of ``token_ids`` and entropy (nats) of the distribution.
 
@@ -93,9 +102,7 @@ class TransformersEngine:
 
     def load_adapter(self, path: str | Path, version: str | None = None) -> None:
         """Load the PEFT adapter at ``path`` as ``version`` (once) and make it active."""
-        version = version or adapter_version_name(path)
-        if version == BASE_VERSION:
-            raise ValueError(f"{BASE_VERSION!r} names the model without adapter; pick another version name")
+        version = resolve_adapter_version(path, version)
         if version not in self._adapter_slots:
             # PEFT adapter names become module keys, which may not contain dots: use a slot name.
             slot = f"version_{len(self._adapter_slots)}"

@@ -23,7 +23,7 @@ import numpy as np
 from training.engine import Generation
 from training.models import resolve_model_path
 from training.prompts import FewShot, encode_prompt, format_prompt
-from training.transformers_engine import BASE_VERSION, adapter_version_name
+from training.transformers_engine import BASE_VERSION, resolve_adapter_version
 
 
 def topk_entropy(logprobs: Sequence[float], vocab_size: int) -> float:
@@ -92,9 +92,7 @@ class VLLMEngine:
         """Register the adapter at ``path`` as ``version`` and make it active (vLLM loads it on first use)."""
         from vllm.lora.request import LoRARequest
 
-        version = version or adapter_version_name(path)
-        if version == BASE_VERSION:
-            raise ValueError(f"{BASE_VERSION!r} names the model without adapter; pick another version name")
+        version = resolve_adapter_version(path, version)
         if version not in self._lora_requests:
             self._lora_requests[version] = LoRARequest(version, len(self._lora_requests) + 1, str(path))
         self.version = version
