@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from labellers import available as available_labellers
 from strategies import available
 
 MODES = ("review", "auto")
-LABELLERS = ("none", "local", "openai", "anthropic", "openai_compatible")
+# "gold" replays known answers: an oracle for simulations (benchmarks/), not for live projects.
+LABELLERS = ("none", *(name for name in available_labellers() if name != "gold"))
 PAID_LABELLERS = ("openai", "anthropic")
 
 

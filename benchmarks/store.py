@@ -16,6 +16,7 @@ iteration (labelled set, adapter and spend restored), and a finished cell is ski
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -69,8 +70,9 @@ def _cell_from_json(path: Path) -> CellState:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    # A kill mid-write must leave the previous version intact, never half a file.
-    tmp = path.with_name(path.name + ".tmp")
+    # A kill mid-write must leave the previous version intact, never half a file; the pid in the
+    # temporary name lets two processes run disjoint strategies into one run folder.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
@@ -149,7 +151,6 @@ class RunStore:
         extra = sorted({k for row in rows for k in row} - set(CURVE_FIXED_COLUMNS))
         lines = [list(CURVE_FIXED_COLUMNS) + extra]
         lines += [[row.get(c, "") for c in lines[0]] for row in rows]
-        tmp = self.curves_path.with_name("curves.csv.tmp")
-        with tmp.open("w", encoding="utf-8", newline="") as f:
-            csv.writer(f).writerows(lines)
-        os.replace(tmp, self.curves_path)
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows(lines)
+        _write_atomic(self.curves_path, text.getvalue())
