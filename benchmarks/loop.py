@@ -12,7 +12,8 @@ by replaying a labelled dataset: labels of the selected examples are revealed by
 3. stop when a :class:`~benchmarks.stopping.StoppingCriteria` holds.
 
 Every iteration is saved before the next begins (``benchmarks.store``), so a killed run
-resumes at the last finished iteration. Wall time per phase (score, label, train, evaluate)
+resumes at the last finished iteration. Iteration 0 depends on the seed alone: it is computed
+once per seed and copied into the other strategies' cells. Wall time per phase (score, label, train, evaluate)
 is recorded in each row.
 """
 from __future__ import annotations
@@ -146,7 +147,7 @@ class CellRunner:
 
     def run(self, strategy_name: str, seed: int) -> CellState:
         config = self.config
-        state = self.store.load_cell(strategy_name, seed) or CellState(strategy_name, seed)
+        state = self.store.load_cell(strategy_name, seed) or self._start_cell(strategy_name, seed)
         if state.finished:
             return state
         if state.rows:
@@ -205,6 +206,8 @@ class CellRunner:
             })
             state.item_scores.append(result.item_scores[config.main_metric])
             self.store.save_cell(state)
+            if iteration == 0:
+                self.store.save_initial_point(state)
             self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
             logger.info(
                 "%s seed %d iteration %d: %d labels, %s=%.4f", strategy_name, seed, iteration,
@@ -212,6 +215,18 @@ class CellRunner:
             )
             if self.on_iteration is not None:
                 self.on_iteration(state)
+
+    def _start_cell(self, strategy_name: str, seed: int) -> CellState:
+        """A new cell: a copy of its seed's initial point when another strategy has computed it
+        (saving a training run and a test evaluation per cell), else an empty one."""
+        state = self.store.initial_point(strategy_name, seed)
+        if state is None:
+            return CellState(strategy_name, seed)
+        logger.info("%s seed %d starts from the shared initial point of seed %d", strategy_name, seed, seed)
+        self.store.save_cell(state)
+        if self.on_iteration is not None:
+            self.on_iteration(state)
+        return state
 
     def _label(self, labeller, query: Sequence[Hashable], labeled: Sequence[Example]):
         """Ask the oracle; returns ``(id, label)`` pairs, the spend (its own, or as if priced at

@@ -7,6 +7,8 @@ Layout::
                                      oracle failed on, curve rows, per-item test scores of the
                                      main metric, oracle spend; rewritten atomically per iteration
     adapters/<strategy>__seed<k>/    the latest LoRA adapter of that cell (resume point)
+    initial/seed<k>.json, seed<k>-*/ iteration 0 of seed k (initial set, adapter, scores), shared
+                                     by every strategy: it depends on the seed alone
     curves.csv                       all rows of all cells, regenerated after every iteration
     summary.json, *.png              written by ``benchmarks.report``
 
@@ -129,6 +131,40 @@ class RunStore:
             for path in folder.iterdir():
                 if keep is None or path.resolve() != Path(keep).resolve():
                     shutil.rmtree(path, ignore_errors=True)
+
+    def _initial_point_path(self, seed: int) -> Path:
+        return self.root / "initial" / f"seed{seed}.json"
+
+    def save_initial_point(self, state: CellState) -> None:
+        """Keep iteration 0 of ``state`` for the other strategies of its seed.
+
+        The initial set, its adapter and its test scores depend only on the seed (``benchmarks.loop``
+        chooses the set with ``initial_strategy`` and trains with the seed), so later cells of that
+        seed start from a copy instead of training and evaluating the same adapter again.
+        """
+        path = self._initial_point_path(state.seed)
+        if path.exists():
+            return
+        adapter = path.parent / f"seed{state.seed}-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(state.adapter, adapter)
+        point = {
+            "labeled": state.labeled, "skipped_ids": state.skipped_ids, "row": state.rows[0],
+            "item_scores": state.item_scores[0], "spent": state.spent, "adapter": str(adapter),
+        }
+        _write_atomic(path, json.dumps(point))
+
+    def initial_point(self, strategy: str, seed: int) -> CellState | None:
+        """A new cell for ``strategy`` that has finished iteration 0 as a copy of its seed's shared
+        initial point, or None when no cell of that seed has finished iteration 0 yet."""
+        path = self._initial_point_path(seed)
+        if not path.exists():
+            return None
+        point = json.loads(path.read_text(encoding="utf-8"))
+        return CellState(
+            strategy, seed, labeled=[(example_id, text) for example_id, text in point["labeled"]],
+            skipped_ids=point["skipped_ids"], rows=[{**point["row"], "strategy": strategy}],
+            item_scores=[point["item_scores"]], spent=point["spent"], adapter=point["adapter"],
+        )
 
     def load_cell(self, strategy: str, seed: int) -> CellState | None:
         path = self.cells_dir / f"{cell_key(strategy, seed)}.json"

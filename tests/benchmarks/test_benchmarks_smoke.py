@@ -141,6 +141,35 @@ def test_a_killed_run_resumes_after_its_last_finished_iteration(tmp_path, qa_fil
     assert len(kept) == 1 and kept[0].startswith("iteration2-")
 
 
+def test_iteration_zero_is_trained_once_per_seed_and_shared_by_every_strategy(tmp_path, qa_file, cache, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    config = ExperimentConfig(
+        data=str(qa_file), metrics=("token_f1",), stopping=StoppingCriteria(max_iterations=1),
+        test_size=10, pool_size=20, model="tiny", initial_size=INITIAL, query_size=QUERY,
+        train_params={"epochs": 1}, max_new_tokens=4,
+    )
+    data = split(load_examples(config.data), config.test_size, config.pool_size, name=config.data)
+    trained_on = []
+    real_train = CellRunner._train
+
+    def counting_train(self, labeled, *args):
+        trained_on.append(len(labeled))
+        return real_train(self, labeled, *args)
+
+    monkeypatch.setattr(CellRunner, "_train", counting_train)
+    runner = CellRunner(data, config, RunStore(tmp_path))
+    first, second = runner.run("random", 0), runner.run("nsp", 0)
+    # random trained on the initial set and after one query; nsp only after its query.
+    assert trained_on == [INITIAL, INITIAL + QUERY, INITIAL + QUERY]
+    assert second.finished and len(second.rows) == 2
+    assert second.labeled[:INITIAL] == first.labeled[:INITIAL]
+    assert {**second.rows[0], "strategy": "random"} == first.rows[0]
+    assert second.item_scores[0] == first.item_scores[0]
+    # A run with another seed starts from its own initial set.
+    assert runner.run("nsp", 1).labeled[:INITIAL] != first.labeled[:INITIAL]
+    assert trained_on[3:] == [INITIAL, INITIAL + QUERY]
+
+
 def test_llm_oracle_spend_is_counted_as_if_priced_and_plotted(tmp_path, qa_file, cache, monkeypatch):
     monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
     from benchmarks.loop import resolve_model
