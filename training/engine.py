@@ -72,8 +72,8 @@ class Engine(Protocol):
 def get_engine(kind: str = "transformers", model: str | None = None, adapter: str | None = None, **opts) -> Engine:
     """Build an inference engine.
 
-    ``kind``: ``transformers`` (default, CPU and GPU) or ``vllm`` (LoRA adapters hot-loaded
-    per version). ``model`` is a Hugging Face name or local path (default: the packaged
+    ``kind``: ``transformers`` (default, CPU and GPU), ``vllm`` (LoRA adapters hot-loaded
+    per version) or ``openai_compatible`` (a vLLM/SGLang server at ``base_url``). ``model`` is a Hugging Face name or local path (default: the packaged
     SmolLM2-135M-Instruct); ``adapter`` a saved PEFT adapter folder.
     """
     if kind == "transformers":
@@ -84,4 +84,10 @@ def get_engine(kind: str = "transformers", model: str | None = None, adapter: st
         from training.vllm_engine import VLLMEngine
 
         return VLLMEngine(model=model, adapter=adapter, **opts)
-    raise ValueError(f"unknown engine kind {kind!r}; valid kinds: 'transformers', 'vllm'")
+    if kind == "openai_compatible":
+        from training.http_engine import OpenAICompatibleEngine
+
+        if "base_url" not in opts:
+            raise ValueError("the openai_compatible engine needs base_url, e.g. http://gpu-box:8000/v1")
+        return OpenAICompatibleEngine(model=model, adapter=adapter, **opts)
+    raise ValueError(f"unknown engine kind {kind!r}; valid kinds: 'transformers', 'vllm', 'openai_compatible'")

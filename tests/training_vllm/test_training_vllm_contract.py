@@ -2,65 +2,20 @@
 
 Runs in the vLLM virtual environment (`make test-vllm`); skipped where vllm is not installed.
 """
-import os
-
 import pytest
 
 pytest.importorskip("vllm")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
+from tests.training_vllm.greedy_agreement import PROMPTS, assert_same_greedy  # noqa: E402
 from training import get_engine  # noqa: E402
-from training.tiny import build_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-PROMPTS = ["hello there", "What is the capital of France?", "x", "Translate to German: good morning", "2+2?"]
-
-
-def random_lora(base: str, folder, seed: int) -> str:
-    from peft import LoraConfig, get_peft_model
-
-    from training.models import load_model_and_tokenizer
-
-    model, _ = load_model_and_tokenizer(base)
-    peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False))
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, param in peft_model.named_parameters():
-            if "lora_" in name:
-                param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
-    peft_model.save_pretrained(folder)
-    return str(folder)
-
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vllm")
-    base = build_tiny_model(root / "tiny", hidden_size=128, num_attention_heads=2)
-    return base, random_lora(base, root / "lora-a", 1), random_lora(base, root / "lora-b", 2)
-
-
-@pytest.fixture(scope="module")
-def engines(tiny):
-    base, _, _ = tiny
-    vllm_engine = get_engine("vllm", model=base, max_model_len=256, max_lora_rank=8)
-    hf_engine = get_engine("transformers", model=base, dtype="float32")
+def engines(tiny, hf_engine):
+    vllm_engine = get_engine("vllm", model=tiny[0], max_model_len=256, max_lora_rank=8)
     return vllm_engine, hf_engine
-
-
-def assert_same_greedy(vllm_engine, hf_engine, max_new_tokens=12):
-    ours = vllm_engine.generate(PROMPTS, max_new_tokens=max_new_tokens)
-    theirs = hf_engine.generate(PROMPTS, max_new_tokens=max_new_tokens)
-    for a, b in zip(ours, theirs, strict=True):
-        assert a[0].token_ids == b[0].token_ids
-        assert a[0].text == b[0].text
-        np.testing.assert_allclose(a[0].token_logprobs, b[0].token_logprobs, atol=2e-3)
-        # top-k entropy is an upper bound of the exact one
-        assert all(x >= y - 2e-3 for x, y in zip(a[0].token_entropies, b[0].token_entropies, strict=True))
-    return [g[0].token_ids for g in ours]
 
 
 def test_greedy_tokens_and_logprobs_match_without_adapter(engines):
