@@ -215,7 +215,7 @@ def _generate(service: ServiceSettings, state: ProjectState, settings: ProjectSe
 
     adapter = AdapterRegistry(service.model_dir / str(state.project_id)).current()
     engine = engines.engine_for(
-        service.engine, resolve_model_path(settings.model_name), adapter.path if adapter else None,
+        service, resolve_model_path(settings.model_name), adapter.path if adapter else None,
         system_prompt=settings.system_prompt,
     )
     return [gens[0].text for gens in engine.generate(prompts, max_new_tokens=settings.max_new_tokens)]

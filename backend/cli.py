@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 
-from backend.settings import ServiceSettings
+from backend.settings import ServiceSettings, SettingsError
 
 logger = logging.getLogger("atgen_ls")
 
@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per HTTP call to Label Studio drowns what the service itself says.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    service = ServiceSettings.from_env()
+    try:
+        service = ServiceSettings.from_env()
+    except SettingsError as exc:
+        parser.error(str(exc))
 
     if args.command == "serve":
         from backend.server import serve as run_server

@@ -131,7 +131,7 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
     prediction_version = version
     if data.pool:
         engine = engines.engine_for(
-            service.engine, model_path, adapter.path if adapter else None, system_prompt=settings.system_prompt
+            service, model_path, adapter.path if adapter else None, system_prompt=settings.system_prompt
         )
         # Strategies share greedy generations through FEATURES; a fresh round must not reuse
         # another project's (the cache lives as long as the worker process).

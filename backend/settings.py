@@ -15,6 +15,7 @@ from typing import Any
 
 from labellers import available as available_labellers
 from strategies import available
+from training.engine import ENGINE_KINDS
 
 MODES = ("review", "auto")
 # "gold" replays known answers: an oracle for simulations (benchmarks/), not for live projects.
@@ -42,6 +43,7 @@ class ServiceSettings:
     basic_auth_user: str | None = None
     basic_auth_pass: str | None = None
     engine: str = "transformers"
+    engine_url: str | None = None
     queue_name: str = "atgen-ls"
 
     @classmethod
@@ -57,8 +59,20 @@ class ServiceSettings:
             basic_auth_user=env.get("BASIC_AUTH_USER") or None,
             basic_auth_pass=env.get("BASIC_AUTH_PASS") or None,
             engine=env.get("ENGINE", "transformers"),
+            engine_url=env.get("ENGINE_URL") or None,
             queue_name=env.get("QUEUE_NAME", "atgen-ls"),
         )
+
+    def __post_init__(self):
+        if self.engine not in ENGINE_KINDS:
+            raise SettingsError("ENGINE", f"must be one of {', '.join(ENGINE_KINDS)}, got {self.engine!r}")
+        if self.engine == "openai_compatible" and not self.engine_url:
+            raise SettingsError("ENGINE_URL", "ENGINE=openai_compatible needs ENGINE_URL, e.g. http://gpu-box:8000/v1")
+
+    @property
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``training.get_engine`` beyond the kind and model."""
+        return {"base_url": self.engine_url} if self.engine == "openai_compatible" else {}
 
 
 @dataclass

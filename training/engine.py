@@ -69,6 +69,9 @@ class Engine(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+ENGINE_KINDS = ("transformers", "vllm", "openai_compatible")
+
+
 def get_engine(kind: str = "transformers", model: str | None = None, adapter: str | None = None, **opts) -> Engine:
     """Build an inference engine.
 
@@ -90,4 +93,4 @@ def get_engine(kind: str = "transformers", model: str | None = None, adapter: st
         if "base_url" not in opts:
             raise ValueError("the openai_compatible engine needs base_url, e.g. http://gpu-box:8000/v1")
         return OpenAICompatibleEngine(model=model, adapter=adapter, **opts)
-    raise ValueError(f"unknown engine kind {kind!r}; valid kinds: 'transformers', 'vllm', 'openai_compatible'")
+    raise ValueError(f"unknown engine kind {kind!r}; valid kinds: {', '.join(ENGINE_KINDS)}")

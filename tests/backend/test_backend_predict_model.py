@@ -34,3 +34,21 @@ def test_predict_generates_for_uncached_tasks_and_caches_them(tmp_path, conn, ti
     again = client.post("/predict", json={"project": "3.1", "tasks": tasks[:1]}).get_json()
     assert again["results"][0] == generated
     assert conn.hexists("atgen:p:3:predictions:atgen-base", "11")
+
+
+def test_predict_goes_through_the_inference_server_with_engine_openai_compatible(tmp_path, conn, tiny_model, httpserver):
+    from tests.training.fake_inference_server import FakeVLLM
+    from training.models import load_tokenizer
+    from training.prompts import encode_prompt, format_prompt
+
+    tokenizer = load_tokenizer(tiny_model)
+    server = FakeVLLM(httpserver, tokenizer)
+    service = ServiceSettings(model_dir=tmp_path / "models", state_dir=tmp_path, queue_name="atgen-test",
+                              engine="openai_compatible", engine_url=server.url)
+    client = create_app(service, conn).test_client()
+    client.post("/setup", json={"project": "4.1", "schema": label_studio_templates.load_template("question_answering"),
+                                "extra_params": {"model_name": tiny_model, "max_new_tokens": 7}})
+    result = client.post("/predict", json={"project": "4.1", "tasks": [{"id": 1, "data": {"question": "2+2?"}}]}).get_json()
+    assert result["results"][0]["result"][0]["value"]["text"] == [tokenizer.decode([5, 6], skip_special_tokens=True).strip()]
+    [request] = server.completions
+    assert request["prompt"] == encode_prompt(tokenizer, format_prompt(tokenizer, "2+2?")) and request["max_tokens"] == 7

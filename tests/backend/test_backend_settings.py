@@ -63,3 +63,30 @@ def test_service_settings_read_environment():
     assert service.redis_url == "redis://h:1/0"
     assert str(service.model_dir) == "/m"
     assert service.basic_auth_user == "u" and service.basic_auth_pass is None
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [({"ENGINE": "tensorrt"}, "ENGINE"), ({"ENGINE": "openai_compatible"}, "ENGINE_URL")],
+)
+def test_service_engine_settings_are_checked_at_start(env, key):
+    with pytest.raises(SettingsError) as error:
+        ServiceSettings.from_env(env)
+    assert error.value.key == key
+
+
+def test_an_inference_server_url_reaches_the_engine():
+    service = ServiceSettings.from_env({"ENGINE": "openai_compatible", "ENGINE_URL": "http://gpu:8000/v1"})
+    assert service.engine_options == {"base_url": "http://gpu:8000/v1"}
+    assert ServiceSettings.from_env({}).engine_options == {}
+
+
+def test_the_cli_refuses_to_start_with_a_bad_engine_setting(monkeypatch, capsys):
+    from backend.cli import main
+
+    monkeypatch.setenv("ENGINE", "openai_compatible")
+    monkeypatch.delenv("ENGINE_URL", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve"])
+    assert exit_info.value.code == 2
+    assert "ENGINE=openai_compatible needs ENGINE_URL" in capsys.readouterr().err
