@@ -147,10 +147,12 @@ class CellRunner:
 
     def run(self, strategy_name: str, seed: int) -> CellState:
         config = self.config
-        state = self.store.load_cell(strategy_name, seed) or self._start_cell(strategy_name, seed)
-        if state.finished:
+        state = self.store.load_cell(strategy_name, seed)
+        if state is None:
+            state = self._start_cell(strategy_name, seed)
+        elif state.finished:
             return state
-        if state.rows:
+        elif state.rows:
             logger.info("resuming %s seed %d after iteration %d", strategy_name, seed, len(state.rows) - 1)
         self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
         strategy = get_strategy(strategy_name, **config.strategy_params.get(strategy_name, {}))
