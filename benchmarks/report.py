@@ -131,8 +131,8 @@ def _add_cost_savings(summary: dict[str, Any]) -> None:
         entry["cost_savings_ratio"] = None if needed is None else base_cost / needed
 
 
-def _fmt(value: float | None, spec: str = ".3f") -> str:
-    return "not reached" if value is None else format(value, spec)
+def _fmt(value: float | None, spec: str = ".3f", unit: str = "") -> str:
+    return "not reached" if value is None else format(value, spec) + unit
 
 
 def _final_test(entry: dict[str, Any]) -> str:
@@ -155,7 +155,7 @@ def format_table(summary: dict[str, Any]) -> str:
     for name, e in summary["strategies"].items():
         lines.append(
             f"| {name} | {len(e['seeds'])} | {e['final_labels']:g} | {e['final_mean']:.3f} ± {e['final_std']:.3f} "
-            f"| {e['auc']:.3f} | {_fmt(e.get('labels_to_target'), '.0f')} | {_fmt(e.get('savings_ratio'), '.2f')}x "
+            f"| {e['auc']:.3f} | {_fmt(e.get('labels_to_target'), '.0f')} | {_fmt(e.get('savings_ratio'), '.2f', 'x')} "
             f"| {_final_test(e)} |"
         )
     return "\n".join(lines)

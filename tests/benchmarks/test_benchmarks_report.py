@@ -43,7 +43,7 @@ def test_summary_reports_savings_against_random_final_quality_and_not_reached():
     assert strategies["good"]["final_mean"] == pytest.approx(0.5)
     assert strategies["good"]["phase_seconds"]["train"] == pytest.approx(6.0)
     table = format_table(summary)
-    assert "| bad | 1 | 150 | 0.300 ± 0.000 |" in table and "not reached" in table
+    assert "| bad | 1 | 150 | 0.300 ± 0.000 | 0.200 | not reached | not reached | -0.100 (p=" in table
     assert "| good | 2 | 150 | 0.500 ± 0.000 | 0.400 | 100 | 1.50x | +0.100 (p=" in table
     assert "| random | 2 | 150 | 0.400 ± 0.000 | 0.300 | 150 | 1.00x | - |" in table
 
