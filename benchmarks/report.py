@@ -140,7 +140,8 @@ def _final_test(entry: dict[str, Any]) -> str:
     if not tests:
         return "-"
     last = tests[-1]
-    return f"{last['mean_difference']:+.3f} (p={last['p_value']:.2f}, {last['seeds']} seeds)"
+    seeds = last["seeds"]
+    return f"{last['mean_difference']:+.3f} (p={last['p_value']:.2f}, {seeds} seed{'' if seeds == 1 else 's'})"
 
 
 def format_table(summary: dict[str, Any]) -> str:
