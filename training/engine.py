@@ -46,6 +46,14 @@ class Generation:
         return float(np.mean(self.token_entropies))
 
 
+def check_sampling(n: int, temperature: float) -> None:
+    """The arguments every engine's ``generate`` refuses alike."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+
+
 @runtime_checkable
 class Engine(Protocol):
     """What every inference engine offers.

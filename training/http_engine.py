@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.engine import Generation
+from training.engine import Generation, check_sampling
 from training.models import load_tokenizer
-from training.prompts import FewShot, encode_prompt, format_prompt
+from training.prompts import FewShot, PromptFormatting, encode_prompt
 from training.transformers_engine import BASE_VERSION, resolve_adapter_version
 from training.vllm_engine import topk_entropy
 
@@ -36,7 +36,7 @@ class InferenceServerError(RuntimeError):
     """The inference server refused a request or could not be reached; the message says which."""
 
 
-class OpenAICompatibleEngine:
+class OpenAICompatibleEngine(PromptFormatting):
     """``Engine`` over HTTP; ``version`` is the served model name of the active adapter."""
 
     def __init__(
@@ -121,9 +121,6 @@ class OpenAICompatibleEngine:
         self.version = version
 
     # ----- generation -----------------------------------------------------------------------
-    def format(self, prompt: str) -> str:
-        return format_prompt(self.tokenizer, prompt, self.system_prompt, self.few_shot)
-
     def generate(
         self,
         prompts: Sequence[str],
@@ -134,10 +131,7 @@ class OpenAICompatibleEngine:
         seed: int | None = None,
     ) -> list[list[Generation]]:
         """Same contract as ``TransformersEngine.generate``: per prompt ``n`` generations, EOS excluded."""
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        check_sampling(n, temperature)
         model = self.served_model if self.version == BASE_VERSION else self._adapters[self.version]
         extra = {"return_tokens_as_token_ids": True} if self.token_ids_extension else None
 

@@ -46,6 +46,18 @@ def format_prompt(tokenizer, input: str, system_prompt: str | None = None, few_s
     return "\n\n".join(parts)
 
 
+class PromptFormatting:
+    """``format`` for the engines: they hold a ``tokenizer``, a ``system_prompt`` and ``few_shot``."""
+
+    tokenizer: object
+    system_prompt: str | None
+    few_shot: FewShot
+
+    def format(self, prompt: str) -> str:
+        """The exact text the model sees for a task input (chat template, system prompt, shots)."""
+        return format_prompt(self.tokenizer, prompt, self.system_prompt, self.few_shot)
+
+
 def encode_prompt(tokenizer, prompt: str) -> list[int]:
     """Token ids of a formatted prompt.
 

@@ -17,9 +17,9 @@ import torch
 from tqdm.auto import tqdm
 
 from training.embeddings import get_embedder
-from training.engine import Generation
+from training.engine import Generation, check_sampling
 from training.models import load_model_and_tokenizer
-from training.prompts import FewShot, encode_prompt, format_prompt
+from training.prompts import FewShot, PromptFormatting, encode_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def token_logprobs_and_entropies(logits: torch.Tensor, token_ids: torch.Tensor) 
     return chosen, entropy
 
 
-class TransformersEngine:
+class TransformersEngine(PromptFormatting):
     """``Engine`` implementation on transformers ``generate``.
 
     Every generated token carries its log-probability and the entropy of the full next-token
@@ -134,10 +134,6 @@ class TransformersEngine:
         return torch.no_grad()
 
     # ----- generation -----------------------------------------------------------------------
-    def format(self, prompt: str) -> str:
-        """The exact text the model sees for a task input (chat template, system prompt, shots)."""
-        return format_prompt(self.tokenizer, prompt, self.system_prompt, self.few_shot)
-
     def _left_padded(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(s) for s in sequences)
         pad = self.tokenizer.pad_token_id
@@ -207,10 +203,7 @@ class TransformersEngine:
         Sampling draws from the temperature-scaled full distribution (no top-k/top-p);
         ``seed`` makes it repeatable (it seeds torch's global generator once per call).
         """
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        check_sampling(n, temperature)
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
         prompts = list(prompts)

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.engine import Generation
+from training.engine import Generation, check_sampling
 from training.models import resolve_model_path
-from training.prompts import FewShot, encode_prompt, format_prompt
+from training.prompts import FewShot, PromptFormatting, encode_prompt
 from training.transformers_engine import BASE_VERSION, resolve_adapter_version
 
 
@@ -36,7 +36,7 @@ def topk_entropy(logprobs: Sequence[float], vocab_size: int) -> float:
     return entropy
 
 
-class VLLMEngine:
+class VLLMEngine(PromptFormatting):
     """``Engine`` on a vLLM ``LLM`` with ``enable_lora``; ``version`` names the active adapter."""
 
     def __init__(
@@ -102,9 +102,6 @@ class VLLMEngine:
             raise KeyError(f"adapter version {version!r} is not loaded; loaded: {self.loaded_versions}")
         self.version = version
 
-    def format(self, prompt: str) -> str:
-        return format_prompt(self.tokenizer, prompt, self.system_prompt, self.few_shot)
-
     def generate(
         self,
         prompts: Sequence[str],
@@ -118,10 +115,7 @@ class VLLMEngine:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        check_sampling(n, temperature)
         if not prompts:
             return []
         params = SamplingParams(
