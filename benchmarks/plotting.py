@@ -30,7 +30,11 @@ def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title
     for name, entry in summary["strategies"].items():
         curve = entry["curves"][metric]
         x, mean, std = (np.asarray(curve[k], dtype=float) for k in ("labels", "mean", "std"))
-        line = plt.plot(x, mean, marker="o", markersize=3, label=f"{name} ({len(entry['seeds'])} seeds)")[0]
+        seeds = len(entry["seeds"])
+        # The baseline every savings figure refers to stands out: black and dashed.
+        style = {"color": "black", "linestyle": "--"} if name == summary.get("baseline") else {}
+        line = plt.plot(x, mean, marker="o", markersize=3, label=f"{name} ({seeds} seed{'' if seeds == 1 else 's'})",
+                        **style)[0]
         plt.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
     return _draw("labelled examples", metric, title or f"{metric} vs labels (mean ± std over seeds)", path)
 
