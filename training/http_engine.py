@@ -74,7 +74,7 @@ class OpenAICompatibleEngine(PromptFormatting):
         self.max_concurrency = max_concurrency
         self.embedding_model = embedding_model
         self.served_model = served_model or self._served_models()[0]
-        self._adapters: dict[str, str] = {}  # version -> served model name
+        self._adapters: set[str] = set()  # versions the server serves under their own name
         self.version = BASE_VERSION
         if adapter is not None:
             self.load_adapter(adapter)
@@ -98,7 +98,7 @@ class OpenAICompatibleEngine(PromptFormatting):
     # ----- adapters -------------------------------------------------------------------------
     @property
     def loaded_versions(self) -> list[str]:
-        return [BASE_VERSION, *self._adapters]
+        return [BASE_VERSION, *sorted(self._adapters)]
 
     def load_adapter(self, path: str | Path, version: str | None = None) -> None:
         """Serve the adapter at ``path`` as ``version`` (once) and make it active. An adapter the
@@ -112,7 +112,7 @@ class OpenAICompatibleEngine(PromptFormatting):
                 ),
             )
             logger.info("server %s loaded adapter %s from %s", self.base_url, version, path)
-        self._adapters[version] = version
+        self._adapters.add(version)
         self.version = version
 
     def use_version(self, version: str) -> None:
@@ -132,7 +132,7 @@ class OpenAICompatibleEngine(PromptFormatting):
     ) -> list[list[Generation]]:
         """Same contract as ``TransformersEngine.generate``: per prompt ``n`` generations, EOS excluded."""
         check_sampling(n, temperature)
-        model = self.served_model if self.version == BASE_VERSION else self._adapters[self.version]
+        model = self.served_model if self.version == BASE_VERSION else self.version
         extra = {"return_tokens_as_token_ids": True} if self.token_ids_extension else None
 
         def complete(prompt: str) -> list[Generation]:
