@@ -24,7 +24,7 @@ import numpy as np
 from training.engine import Generation, check_sampling
 from training.models import load_tokenizer
 from training.prompts import FewShot, PromptFormatting, encode_prompt
-from training.transformers_engine import BASE_VERSION, resolve_adapter_version
+from training.versions import BASE_VERSION, AdapterVersions
 from training.vllm_engine import topk_entropy
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class InferenceServerError(RuntimeError):
     """The inference server refused a request or could not be reached; the message says which."""
 
 
-class OpenAICompatibleEngine(PromptFormatting):
+class OpenAICompatibleEngine(PromptFormatting, AdapterVersions):
     """``Engine`` over HTTP; ``version`` is the served model name of the active adapter."""
 
     def __init__(
@@ -74,10 +74,7 @@ class OpenAICompatibleEngine(PromptFormatting):
         self.max_concurrency = max_concurrency
         self.embedding_model = embedding_model
         self.served_model = served_model or self._served_models()[0]
-        self._adapters: set[str] = set()  # versions the server serves under their own name
-        self.version = BASE_VERSION
-        if adapter is not None:
-            self.load_adapter(adapter)
+        self._start_versions(adapter)
 
     def _request(self, what: str, call):
         import openai
@@ -96,15 +93,10 @@ class OpenAICompatibleEngine(PromptFormatting):
         return models
 
     # ----- adapters -------------------------------------------------------------------------
-    @property
-    def loaded_versions(self) -> list[str]:
-        return [BASE_VERSION, *sorted(self._adapters)]
-
-    def load_adapter(self, path: str | Path, version: str | None = None) -> None:
-        """Serve the adapter at ``path`` as ``version`` (once) and make it active. An adapter the
-        server already lists under that name (``--lora-modules``) is used without reloading."""
-        version = resolve_adapter_version(path, version)
-        if version not in self._adapters and version not in self._served_models():
+    def _load_adapter(self, path: str | Path, version: str) -> str:
+        """Have the server load the adapter as ``version``, unless it already serves that name
+        (``--lora-modules``); returns the model name requests use for it."""
+        if version not in self._served_models():
             self._request(
                 f"loading adapter {version!r} from {path}",
                 lambda: self.client.post(
@@ -112,13 +104,7 @@ class OpenAICompatibleEngine(PromptFormatting):
                 ),
             )
             logger.info("server %s loaded adapter %s from %s", self.base_url, version, path)
-        self._adapters.add(version)
-        self.version = version
-
-    def use_version(self, version: str) -> None:
-        if version != BASE_VERSION and version not in self._adapters:
-            raise KeyError(f"adapter version {version!r} is not loaded; loaded: {self.loaded_versions}")
-        self.version = version
+        return version
 
     # ----- generation -----------------------------------------------------------------------
     def generate(
@@ -132,7 +118,7 @@ class OpenAICompatibleEngine(PromptFormatting):
     ) -> list[list[Generation]]:
         """Same contract as ``TransformersEngine.generate``: per prompt ``n`` generations, EOS excluded."""
         check_sampling(n, temperature)
-        model = self.served_model if self.version == BASE_VERSION else self.version
+        model = self.served_model if self.version == BASE_VERSION else self._adapters[self.version]
         extra = {"return_tokens_as_token_ids": True} if self.token_ids_extension else None
 
         def complete(prompt: str) -> list[Generation]:

@@ -7,7 +7,6 @@ so switching versions is a pointer swap (PEFT multi-adapter).
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,30 +19,9 @@ from training.embeddings import get_embedder
 from training.engine import Generation, check_sampling
 from training.models import load_model_and_tokenizer
 from training.prompts import FewShot, PromptFormatting, encode_prompt
+from training.versions import BASE_VERSION, AdapterVersions
 
 logger = logging.getLogger(__name__)
-
-BASE_VERSION = "base"
-
-
-def adapter_version_name(path: str | Path) -> str:
-    """The version an adapter folder declares in ``adapter_info.json``, else its folder name."""
-    info = Path(path) / "adapter_info.json"
-    if info.is_file():
-        version = json.loads(info.read_text()).get("version")
-        if version:
-            return str(version)
-    return Path(path).name
-
-
-def resolve_adapter_version(path: str | Path, version: str | None) -> str:
-    """The version an adapter is loaded as: ``version``, else what its folder declares.
-    Shared by every engine, so they name and refuse versions alike."""
-    version = version or adapter_version_name(path)
-    if version == BASE_VERSION:
-        raise ValueError(f"{BASE_VERSION!r} names the model without adapter; pick another version name")
-    return version
-
 
 def token_logprobs_and_entropies(logits: torch.Tensor, token_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-position log-probability of ``token_ids`` and entropy (nats) of the distribution.
@@ -58,7 +36,7 @@ def token_logprobs_and_entropies(logits: torch.Tensor, token_ids: torch.Tensor) 
     return chosen, entropy
 
 
-class TransformersEngine(PromptFormatting):
+class TransformersEngine(PromptFormatting, AdapterVersions):
     """``Engine`` implementation on transformers ``generate``.
 
     Every generated token carries its log-probability and the entropy of the full next-token
@@ -90,40 +68,27 @@ class TransformersEngine(PromptFormatting):
         self._base, self.tokenizer = load_model_and_tokenizer(model, dtype=dtype, device=device)
         self.device = self._base.device
         self._peft = None  # a PeftModel wrapping _base once the first adapter is loaded
-        self._adapter_slots: dict[str, str] = {}  # version -> PEFT adapter name
-        self.version = BASE_VERSION
-        if adapter is not None:
-            self.load_adapter(adapter)
+        self._start_versions(adapter)
 
     # ----- adapters -------------------------------------------------------------------------
-    @property
-    def loaded_versions(self) -> list[str]:
-        return [BASE_VERSION, *self._adapter_slots]
+    def _load_adapter(self, path: str | Path, version: str) -> str:
+        """Load the adapter into the PEFT model; returns its PEFT adapter name."""
+        # PEFT adapter names become module keys, which may not contain dots: use a slot name.
+        slot = f"version_{len(self._adapters)}"
+        if self._peft is None:
+            from peft import PeftModel
 
-    def load_adapter(self, path: str | Path, version: str | None = None) -> None:
-        """Load the PEFT adapter at ``path`` as ``version`` (once) and make it active."""
-        version = resolve_adapter_version(path, version)
-        if version not in self._adapter_slots:
-            # PEFT adapter names become module keys, which may not contain dots: use a slot name.
-            slot = f"version_{len(self._adapter_slots)}"
-            if self._peft is None:
-                from peft import PeftModel
+            self._peft = PeftModel.from_pretrained(self._base, str(path), adapter_name=slot)
+            self._peft.eval()
+        else:
+            self._peft.load_adapter(str(path), adapter_name=slot)
+        logger.info("loaded adapter %s from %s", version, path)
+        return slot
 
-                self._peft = PeftModel.from_pretrained(self._base, str(path), adapter_name=slot)
-                self._peft.eval()
-            else:
-                self._peft.load_adapter(str(path), adapter_name=slot)
-            self._adapter_slots[version] = slot
-            logger.info("loaded adapter %s from %s", version, path)
-        self.use_version(version)
-
-    def use_version(self, version: str) -> None:
-        """Switch to an already loaded adapter version, or to ``"base"``."""
+    def _activate(self, version: str) -> None:
+        # The base model is served by disabling the adapter per call (``_forward_context``).
         if version != BASE_VERSION:
-            if version not in self._adapter_slots:
-                raise KeyError(f"adapter version {version!r} is not loaded; loaded: {self.loaded_versions}")
-            self._peft.set_adapter(self._adapter_slots[version])
-        self.version = version
+            self._peft.set_adapter(self._adapters[version])
 
     def _active_model(self):
         return self._base if self._peft is None else self._peft

@@ -23,7 +23,7 @@ import numpy as np
 from training.engine import Generation, check_sampling
 from training.models import resolve_model_path
 from training.prompts import FewShot, PromptFormatting, encode_prompt
-from training.transformers_engine import BASE_VERSION, resolve_adapter_version
+from training.versions import AdapterVersions
 
 
 def topk_entropy(logprobs: Sequence[float], vocab_size: int) -> float:
@@ -36,7 +36,7 @@ def topk_entropy(logprobs: Sequence[float], vocab_size: int) -> float:
     return entropy
 
 
-class VLLMEngine(PromptFormatting):
+class VLLMEngine(PromptFormatting, AdapterVersions):
     """``Engine`` on a vLLM ``LLM`` with ``enable_lora``; ``version`` names the active adapter."""
 
     def __init__(
@@ -79,28 +79,13 @@ class VLLMEngine(PromptFormatting):
             **llm_options,
         )
         self.vocab_size = self.llm.llm_engine.model_config.get_vocab_size()
-        self._lora_requests: dict = {}
-        self.version = BASE_VERSION
-        if adapter is not None:
-            self.load_adapter(adapter)
+        self._start_versions(adapter)
 
-    @property
-    def loaded_versions(self) -> list[str]:
-        return [BASE_VERSION, *self._lora_requests]
-
-    def load_adapter(self, path: str | Path, version: str | None = None) -> None:
-        """Register the adapter at ``path`` as ``version`` and make it active (vLLM loads it on first use)."""
+    def _load_adapter(self, path: str | Path, version: str):
+        """A ``LoRARequest`` for the adapter (vLLM loads it on first use)."""
         from vllm.lora.request import LoRARequest
 
-        version = resolve_adapter_version(path, version)
-        if version not in self._lora_requests:
-            self._lora_requests[version] = LoRARequest(version, len(self._lora_requests) + 1, str(path))
-        self.version = version
-
-    def use_version(self, version: str) -> None:
-        if version != BASE_VERSION and version not in self._lora_requests:
-            raise KeyError(f"adapter version {version!r} is not loaded; loaded: {self.loaded_versions}")
-        self.version = version
+        return LoRARequest(version, len(self._adapters) + 1, str(path))
 
     def generate(
         self,
@@ -128,7 +113,7 @@ class VLLMEngine(PromptFormatting):
             seed=seed,
         )
         inputs = [TokensPrompt(prompt_token_ids=encode_prompt(self.tokenizer, self.format(p))) for p in prompts]
-        lora = self._lora_requests.get(self.version)
+        lora = self._adapters.get(self.version)
         outputs = self.llm.generate(inputs, params, lora_request=lora, use_tqdm=len(inputs) > 64)
         return [[self._to_generation(c) for c in out.outputs] for out in outputs]
 
