@@ -13,8 +13,8 @@ by replaying a labelled dataset: labels of the selected examples are revealed by
 
 Every iteration is saved before the next begins (``benchmarks.store``), so a killed run
 resumes at the last finished iteration. Iteration 0 depends on the seed alone: it is computed
-once per seed and copied into the other strategies' cells. Wall time per phase (score, label, train, evaluate)
-is recorded in each row.
+once per seed and copied into the other strategies' cells. Wall time per phase (score, label,
+train, evaluate) is recorded in each row.
 """
 from __future__ import annotations
 
