@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from training.batching import length_grouped_batches
 from training.example import Example
 from training.models import load_model_and_tokenizer, resolve_model_path
 from training.prompts import FewShot, encode_answer, encode_prompt, format_prompt
@@ -121,6 +122,8 @@ class TrainResult:
     eval_losses: list[float] = field(default_factory=list)
     eval_loss: float | None = None
     train_tokens: int = 0
+    # Tokens the forward passes computed, padding included (length-grouped batches keep it low).
+    padded_tokens: int = 0
     seconds: float = 0.0
     continued_from: str | None = None
     config: dict = field(default_factory=dict)
@@ -194,6 +197,8 @@ def _mean_loss(model, encoded: Sequence[_Encoded], pad_id: int, batch_size: int)
     model.eval()
     total, count = 0.0, 0
     device = next(model.parameters()).device
+    # The loss is a sum over tokens: any order gives it, and sorted batches carry least padding.
+    encoded = sorted(encoded, key=lambda e: len(e.input_ids))
     with torch.enable_grad():
         for start in range(0, len(encoded), batch_size):
             loss, n = _summed_token_loss(model, _collate(encoded[start : start + batch_size], pad_id, device))
@@ -314,6 +319,7 @@ def train_adapter(
     device = next(model.parameters()).device
     encode = lambda e: encode_example(tokenizer, e, config.max_length, system_prompt, few_shot)  # noqa: E731
     train_encoded, eval_encoded = [encode(e) for e in train_set], [encode(e) for e in eval_set]
+    train_lengths = [len(e.input_ids) for e in train_encoded]
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
@@ -341,9 +347,8 @@ def train_adapter(
     bar = tqdm(total=total_steps, desc="train", unit="step", disable=None)
     model.train()
     for epoch in range(config.epochs):
-        order = torch.randperm(len(train_encoded), generator=shuffler).tolist()
-        for start in range(0, len(order), config.batch_size):
-            batch = _collate([train_encoded[i] for i in order[start : start + config.batch_size]], tokenizer.pad_token_id, device)
+        for indices in length_grouped_batches(train_lengths, config.batch_size, shuffler):
+            batch = _collate([train_encoded[i] for i in indices], tokenizer.pad_token_id, device)
             loss_sum, n_tokens = _summed_token_loss(model, batch)
             loss = loss_sum / max(n_tokens, 1)
             loss.backward()
@@ -354,6 +359,7 @@ def train_adapter(
             optimizer.zero_grad(set_to_none=True)
             result.steps += 1
             result.train_tokens += int(batch["attention_mask"].sum())
+            result.padded_tokens += batch["input_ids"].numel()
             result.train_losses.append(loss.item())
             logs = {"loss": loss.item(), "epoch": epoch, "lr": scheduler.get_last_lr()[0]}
             bar.update(1)
