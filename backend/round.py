@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from backend.project_state import ProjectState
 from backend.scheduling import finish_round, request_round, take_intent
 from backend.settings import ProjectSettings, ServiceSettings
 from labellers.modes import llm_annotation_meta, stop_reason
-from strategies import Strategy, get_strategy
+from strategies import get_strategy_with_length
 from strategies.features import FEATURES
 from training.adapters import AdapterRegistry, AdapterVersion
 from training.example import Example
@@ -137,7 +136,10 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
         # another project's (the cache lives as long as the worker process).
         FEATURES.clear()
         strategy_name = settings.strategy if data.labeled else settings.ed_strategy
-        strategy = build_strategy(strategy_name, settings.strategy_params if data.labeled else {}, settings)
+        # The project's generation length, so the strategy's generations double as the predictions.
+        strategy = get_strategy_with_length(
+            strategy_name, settings.strategy_params if data.labeled else {}, settings.max_new_tokens
+        )
         progress("score", 0, len(data.pool))
         with _timed(timings, "score_s"):
             ranking = rank_pool(strategy, data.pool, labeled=data.labeled, model=engine, seed=settings.seed)
@@ -241,15 +243,6 @@ def label_top_tasks(state: ProjectState, client: LabelStudioClient, settings: Pr
     if outcome.stop_reason:
         logger.info("project %s: auto mode stopped: %s", state.project_id, outcome.stop_reason)
     return outcome
-
-
-def build_strategy(name: str, params: dict[str, Any], settings: ProjectSettings) -> Strategy:
-    """The strategy, generating with the project's ``max_new_tokens`` unless its params say
-    otherwise, so its generations double as the round's predictions."""
-    params = dict(params)
-    if "max_new_tokens" in inspect.signature(type(get_strategy(name))).parameters:
-        params.setdefault("max_new_tokens", settings.max_new_tokens)
-    return get_strategy(name, **params)
 
 
 @contextmanager

@@ -67,7 +67,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--train-param", action="append", default=[], metavar="KEY=VALUE",
                        help="training.lora.TrainConfig field, e.g. epochs=3 (repeatable)")
     model.add_argument("--metrics", nargs="+", help="metrics; the first is the main one (default exact_match)")
-    model.add_argument("--max-new-tokens", type=int, help="generation length on the test split (default 32)")
+    model.add_argument("--max-new-tokens", type=int, help="answer length on the test split and in pool scoring (default 32)")
     model.add_argument("--threads", type=int, help="torch CPU threads (share the machine: 1 is polite)")
 
     out = parser.add_argument_group("results")

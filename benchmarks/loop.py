@@ -33,7 +33,7 @@ from benchmarks.oracle_cost import as_if_priced, token_counter
 from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import CellState, RunStore
 from labellers import get_labeller
-from strategies import get_strategy
+from strategies import get_strategy_with_length
 from training import get_engine
 from training.example import Example
 from training.lora import TrainConfig, train_adapter
@@ -118,7 +118,9 @@ def resolve_model(name: str | None) -> str | None:
 
 def initial_ids(pool: Sequence[Example], config: ExperimentConfig, seed: int, engine_factory) -> list[Hashable]:
     """The initial labelled set of every cell with this seed, whatever strategy the cell tests."""
-    strategy = get_strategy(config.initial_strategy, **config.strategy_params.get(config.initial_strategy, {}))
+    strategy = get_strategy_with_length(
+        config.initial_strategy, config.strategy_params.get(config.initial_strategy, {}), config.max_new_tokens
+    )
     model = engine_factory(None) if strategy.needs_model else None
     return strategy.select(pool, config.initial_size, model=model, seed=seed)
 
@@ -155,7 +157,10 @@ class CellRunner:
         elif state.rows:
             logger.info("resuming %s seed %d after iteration %d", strategy_name, seed, len(state.rows) - 1)
         self.store.prune_adapters(strategy_name, seed, keep=state.adapter)
-        strategy = get_strategy(strategy_name, **config.strategy_params.get(strategy_name, {}))
+        # Pool scoring generates answers as long as the test split's, and stops as early.
+        strategy = get_strategy_with_length(
+            strategy_name, config.strategy_params.get(strategy_name, {}), config.max_new_tokens
+        )
         labeller = get_labeller(config.labeller, **config.labeller_params)
         engine = self.make_engine(state.adapter) if state.adapter else None
         while True:

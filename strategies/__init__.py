@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
+from typing import Any
 
 from strategies.base import EmptyPoolError, ScoringStrategy, Strategy, StrategyError
 from strategies.bert_km import BERTKMStrategy
@@ -64,4 +66,18 @@ def get_strategy(name: str, **params) -> Strategy:
     return cls(**params)
 
 
-__all__ = ["EmptyPoolError", "ScoringStrategy", "Strategy", "StrategyError", "available", "get_strategy"]
+def get_strategy_with_length(name: str, params: Mapping[str, Any], max_new_tokens: int) -> Strategy:
+    """:func:`get_strategy`, generating ``max_new_tokens`` tokens when the strategy generates
+    and ``params`` do not say otherwise: its generations are then the answers the caller
+    evaluates or shows as predictions, and scoring stops as early as they do."""
+    params = dict(params)
+    cls = _REGISTRY.get(name)
+    if cls is not None and "max_new_tokens" in inspect.signature(cls).parameters:
+        params.setdefault("max_new_tokens", max_new_tokens)
+    return get_strategy(name, **params)
+
+
+__all__ = [
+    "EmptyPoolError", "ScoringStrategy", "Strategy", "StrategyError", "available", "get_strategy",
+    "get_strategy_with_length",
+]

@@ -30,10 +30,12 @@ class HandBuiltEngine:
         self.version = version
         self.dim = dim
         self.generate_calls: list[tuple[list[str], int, float]] = []
+        self.generate_lengths: list[int] = []
         self.embed_calls: list[list[str]] = []
 
     def generate(self, prompts: Sequence[str], n=1, temperature=0.0, max_new_tokens=64):
         self.generate_calls.append((list(prompts), n, temperature))
+        self.generate_lengths.append(max_new_tokens)
         if temperature == 0:
             return [[self.greedy.get(p, Generation(text=f"out:{p}", token_logprobs=[-1.0], token_entropies=[1.0]))] * n
                     for p in prompts]

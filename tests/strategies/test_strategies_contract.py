@@ -2,7 +2,7 @@
 import pytest
 
 import strategies
-from strategies import EmptyPoolError, StrategyError, get_strategy
+from strategies import EmptyPoolError, StrategyError, get_strategy, get_strategy_with_length
 from training.example import Example
 
 pytestmark = pytest.mark.unit
@@ -71,3 +71,14 @@ def test_random_is_deterministic_per_seed_and_differs_across_seeds():
     strategy = get_strategy("random")
     assert strategy.select(pool, 10, seed=1) == strategy.select(pool, 10, seed=1)
     assert strategy.select(pool, 10, seed=1) != strategy.select(pool, 10, seed=2)
+
+
+def test_generation_length_reaches_generating_strategies_unless_set(engine_factory):
+    for params, expected in (({}, 7), ({"max_new_tokens": 3}, 3)):
+        engine = engine_factory()
+        get_strategy_with_length("huds", params, 7).select(_pool(6), 2, model=engine)
+        assert engine.generate_lengths and set(engine.generate_lengths) == {expected}
+    # Strategies that never generate take the length silently.
+    assert len(get_strategy_with_length("idds", {}, 7).select(_pool(6), 2, model=engine_factory())) == 2
+    with pytest.raises(StrategyError, match="unknown strategy"):
+        get_strategy_with_length("nope", {}, 7)
