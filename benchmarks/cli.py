@@ -75,6 +75,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--run-name", help="run folder name (default: derived from --data)")
     out.add_argument("--include-unfinished", action="store_true", help="summarise cells that have not finished")
     out.add_argument("--report-only", action="store_true", help="rebuild summary and plots from saved cells; run nothing")
+    out.add_argument("--archive", metavar="DIR", help="keep finished cells (curves, per-item scores, chosen ids; no labels "
+                     "or adapters) in DIR/<run> for git, and take the cells found there as done")
 
 
 _DEFAULTS: dict[str, Any] = dict(
@@ -228,26 +230,45 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
 
 
 def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
-    from benchmarks.datasets import load_examples, split
-    from benchmarks.report import format_table, write_report
+    """Restore archived cells, run (or only report) the plan, archive its finished cells."""
+    from benchmarks.archive import RunArchive
+    from benchmarks.report import write_report
     from benchmarks.store import RunStore
+
+    config = plan.config
+    archive = RunArchive(Path(args.archive) / plan.run_dir.name) if args.archive else None
+    if args.report_only and not (plan.run_dir / "cells").is_dir() and not (archive and archive.exists):
+        where = f" or in the archive {str(archive.root)!r}" if archive else ""
+        raise BenchArgumentError(f"--report-only: no saved results in {str(plan.run_dir)!r}{where}")
+    store = RunStore(plan.run_dir)
+    run_config = {**config.to_json(), "strategies": plan.strategies, "seeds": plan.seeds}
+    if archive:
+        archive.restore_into(store, run_config)
+    if args.report_only:
+        summary = write_report(store, config.metrics, include_unfinished=args.include_unfinished)
+    else:
+        summary = _run(plan, store, args.include_unfinished)
+    if archive:
+        archive.keep(store, run_config)
+    return summary
+
+
+def _run(plan: RunPlan, store, include_unfinished: bool) -> dict:
+    """Run the plan's unfinished cells (then its top-up seeds) and report; returns the summary."""
+    from benchmarks.datasets import load_examples, split
+    from benchmarks.report import format_table
     from benchmarks.suite import best_strategies, run_suite
 
     config = plan.config
-    if args.report_only and not (plan.run_dir / "cells").is_dir():
-        raise BenchArgumentError(f"--report-only: no saved results in {str(plan.run_dir)!r}")
-    store = RunStore(plan.run_dir)
-    if args.report_only:
-        return write_report(store, config.metrics, include_unfinished=args.include_unfinished)
     examples = load_examples(config.data, config.input_column, config.output_column)
     data = split(examples, config.test_size, config.pool_size, seed=config.data_seed, name=config.data)
     if len(data.pool) < config.initial_size:
         raise BenchArgumentError(f"{config.data}: pool has {len(data.pool)} examples, fewer than --initial-size {config.initial_size}")
-    summary = run_suite(data, config, plan.strategies, plan.seeds, store, args.include_unfinished)
+    summary = run_suite(data, config, plan.strategies, plan.seeds, store, include_unfinished)
     if plan.top_up_seeds:
         chosen = ["random", *best_strategies(summary, plan.top_up_best)]
         logger.info("more seeds %s for %s", list(plan.top_up_seeds), ", ".join(chosen))
-        summary = run_suite(data, config, chosen, list(plan.top_up_seeds), store, args.include_unfinished)
+        summary = run_suite(data, config, chosen, list(plan.top_up_seeds), store, include_unfinished)
     if summary.get("strategies"):
         logger.info("results in %s\n%s", store.root, format_table(summary))
     return summary

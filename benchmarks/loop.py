@@ -162,7 +162,7 @@ class CellRunner:
             strategy_name, config.strategy_params.get(strategy_name, {}), config.max_new_tokens
         )
         labeller = get_labeller(config.labeller, **config.labeller_params)
-        engine = self.make_engine(state.adapter) if state.adapter else None
+        engine = self.make_engine(state.adapter) if state.adapter and strategy.needs_model else None
         while True:
             labeled = [Example(i, self.gold_by_id[i].input, text) for i, text in state.labeled]
             done = {i for i, _ in state.labeled} | set(state.skipped_ids)

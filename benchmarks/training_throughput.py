@@ -3,6 +3,7 @@
 Prints one JSON object per measurement. Examples (Makefile `bench` or by hand):
 
     python benchmarks/training_throughput.py train --sizes 100 1000 --max-steps 8
+    python benchmarks/training_throughput.py train --data bigbench:disfl_qa --sizes 64 --batch-size 8 [--no-group-by-length]
     python benchmarks/training_throughput.py engine --pool 500 --naive 50
     python benchmarks/training_throughput.py engine --engine vllm --pool 500 --naive 0   # in .venv-vllm
     python benchmarks/training_throughput.py switch
@@ -39,6 +40,17 @@ def make_examples(n: int, seed: int = 0) -> list[Example]:
     return rows
 
 
+def training_rows(spec: str | None, n: int) -> list[Example]:
+    """``n`` rows of a benchmark data spec (``bigbench:disfl_qa``...), or of the synthetic task."""
+    if spec is None:
+        return make_examples(n)
+    from benchmarks.datasets import load_examples
+
+    rows = load_examples(spec)
+    random.Random(0).shuffle(rows)
+    return rows[:n]
+
+
 def report(**figures) -> None:
     print(json.dumps(figures), flush=True)
 
@@ -47,8 +59,8 @@ def bench_train(args) -> None:
     from training.lora import TrainConfig, train_adapter
 
     for size in args.sizes:
-        examples = make_examples(size)
-        config = TrainConfig(epochs=1, batch_size=args.batch_size, eval_fraction=0.2)
+        examples = training_rows(args.data, size)
+        config = TrainConfig(epochs=1, batch_size=args.batch_size, eval_fraction=0.2, group_by_length=args.group_by_length)
         n_train = size - max(1, round(0.2 * size))
         full_steps = -(-n_train // args.batch_size)
         # Cap the run by training on fewer rows; the round time is then projected from tokens/s.
@@ -64,8 +76,10 @@ def bench_train(args) -> None:
             wall = time.perf_counter() - started
         tokens_per_step = result.train_tokens / max(result.steps, 1)
         report(
-            measure="train_round", device=args.device or "auto", examples=size, epochs=1, batch_size=args.batch_size,
-            steps_run=result.steps, steps_full=full_steps, train_tokens_per_s=round(result.tokens_per_second, 1),
+            measure="train_round", data=args.data or "synthetic", device=args.device or "auto", examples=size, epochs=1,
+            batch_size=args.batch_size, group_by_length=args.group_by_length, steps_run=result.steps, steps_full=full_steps,
+            train_tokens_per_s=round(result.tokens_per_second, 1),
+            padded_per_real_token=round(result.padded_tokens / max(result.train_tokens, 1), 3),
             wall_s=round(wall, 1),
             round_s=round(wall if capped >= full_steps else full_steps * tokens_per_step / result.tokens_per_second, 1),
             projected=capped < full_steps,
@@ -143,6 +157,9 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--max-steps", type=int, default=0, help="cap training steps per size (0: full epoch)")
+    parser.add_argument("--data", help="train on rows of this benchmark data spec (default: synthetic arithmetic)")
+    parser.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=True,
+                        help="length-grouped training batches (default on)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--pool", type=int, default=500)
     parser.add_argument("--naive", type=int, default=50, help="prompts timed with the naive loop (0: skip)")

@@ -60,6 +60,8 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     batch_size: int = 8
     max_length: int = 512
+    # Batches of similar lengths (training.batching): same steps, far less padding.
+    group_by_length: bool = True
     eval_fraction: float = 0.2
     early_stopping_patience: int | None = 2
     from_scratch: bool = False
@@ -347,7 +349,9 @@ def train_adapter(
     bar = tqdm(total=total_steps, desc="train", unit="step", disable=None)
     model.train()
     for epoch in range(config.epochs):
-        for indices in length_grouped_batches(train_lengths, config.batch_size, shuffler):
+        # A group of one batch sorts nothing: plain shuffled batches.
+        group_batches = 8 if config.group_by_length else 1
+        for indices in length_grouped_batches(train_lengths, config.batch_size, shuffler, group_batches):
             batch = _collate([train_encoded[i] for i in indices], tokenizer.pad_token_id, device)
             loss_sum, n_tokens = _summed_token_loss(model, batch)
             loss = loss_sum / max(n_tokens, 1)

@@ -107,6 +107,27 @@ def test_rerun_skips_finished_cells(smoke_run, qa_file, cache, monkeypatch):
     assert (smoke_run / "curves.csv").read_text() == before
 
 
+def test_archive_keeps_finished_cells_without_labels_for_another_machine(smoke_run, qa_file, cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    archive = tmp_path / "archive"
+    assert _bench(smoke_run.parent, qa_file, "--report-only", "--archive", str(archive)) == 0
+    originals, kept = RunStore(smoke_run).cells(), RunStore(archive / "smoke").cells()
+    assert [(c.strategy, c.seed) for c in kept] == [(c.strategy, c.seed) for c in originals]
+    for archived, original in zip(kept, originals, strict=True):
+        assert [i for i, _ in archived.labeled] == [i for i, _ in original.labeled]
+        assert all(text is None for _, text in archived.labeled) and archived.adapter is None
+        assert archived.rows == original.rows and archived.item_scores == original.item_scores
+    assert not (archive / "smoke" / "adapters").exists()
+
+    # Another machine: empty results/ plus the archive. Nothing is retrained, the table is the same.
+    monkeypatch.setattr("benchmarks.loop.CellRunner._train", lambda *a, **k: pytest.fail("an archived cell was retrained"))
+    fresh = tmp_path / "fresh"
+    assert _bench(fresh, qa_file, "--archive", str(archive)) == 0
+    assert (fresh / "smoke" / "table.md").read_text() == (smoke_run / "table.md").read_text()
+    assert _bench(tmp_path / "other", qa_file, "--archive", str(archive), "--max-new-tokens", "5") == 2
+    assert "max_new_tokens: was 4, now 5" in capsys.readouterr().err
+
+
 class _Killed(Exception):
     pass
 
