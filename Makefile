@@ -62,9 +62,11 @@ test-unit: install
 demo: install install-ls
 	ATGEN_LS_VENV=$(abspath $(LS_VENV)) $(VENV)/bin/atgen-ls demo
 
-# The default benchmark suite: long on CPU, resumable (rerun to continue), results in results/.
+# The default benchmark suite: long on CPU, resumable (rerun to continue), results in results/;
+# finished cells are also kept in $(BENCH_ARCHIVE) (no labels, no adapters), so they add up across machines.
+BENCH_ARCHIVE ?= docs/benchmarks/runs
 bench: install
-	nice -n 19 $(VENV)/bin/atgen-ls bench --preset default --threads 1
+	nice -n 19 $(VENV)/bin/atgen-ls bench --preset default --threads 1 --archive $(BENCH_ARCHIVE)
 
 lint: install
 	$(VENV)/bin/ruff check .
