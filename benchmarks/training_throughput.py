@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -80,6 +81,7 @@ def bench_train(args) -> None:
             batch_size=args.batch_size, group_by_length=args.group_by_length, steps_run=result.steps, steps_full=full_steps,
             train_tokens_per_s=round(result.tokens_per_second, 1),
             padded_per_real_token=round(result.padded_tokens / max(result.train_tokens, 1), 3),
+            peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             wall_s=round(wall, 1),
             round_s=round(wall if capped >= full_steps else full_steps * tokens_per_step / result.tokens_per_second, 1),
             projected=capped < full_steps,

@@ -15,6 +15,7 @@ not to reproduce instructions. Each AL round continues from the previous adapter
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -172,12 +173,29 @@ def _collate(batch: Sequence[_Encoded], pad_id: int, device) -> dict[str, torch.
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
 
+def _takes_logits_to_keep(model) -> bool:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
+
+
 def _summed_token_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Sum of answer-token cross-entropies and their count (the model's mean is per batch)."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    """Sum of answer-token cross-entropies and their count (the model's mean is per batch).
+
+    Only the positions that predict an answer token in some row go through the LM head
+    (transformers' ``logits_to_keep``): the (positions x vocabulary) logits are the largest
+    tensors of a step, and on passage-length prompts (SQuAD, summarisation) the answer is a few
+    percent of the positions. Models whose forward lacks ``logits_to_keep`` compute all logits.
+    """
     targets = batch["labels"][:, 1:]
+    positions = (targets != -100).any(dim=0).nonzero().squeeze(1)
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    if _takes_logits_to_keep(model):
+        logits = model(**inputs, logits_to_keep=positions).logits
+    else:
+        logits = model(**inputs).logits[:, positions]
+    targets = targets[:, positions]
     losses = torch.nn.functional.cross_entropy(
-        logits[:, :-1].float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="sum"
+        logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="sum"
     )
     return losses, int((targets != -100).sum())
 

@@ -38,6 +38,32 @@ def test_loss_only_on_answer_tokens(tiny_model_path):
     assert len(short.input_ids) == 8 and short.labels[-len(answer) :] == answer
 
 
+def test_loss_computes_logits_only_where_an_answer_token_is_predicted(tiny_model_path):
+    model, tokenizer = load_model_and_tokenizer(tiny_model_path)
+    rows = [Example(i, "say " + "word " * (4 * i + 1), f"answer {i}") for i in range(4)]
+    batch = lora._collate([encode_example(tokenizer, e, 512) for e in rows], tokenizer.pad_token_id, "cpu")
+    kept_shapes = []
+    model.lm_head.register_forward_hook(lambda module, args, out: kept_shapes.append(tuple(out.shape)))
+    loss, n_tokens = lora._summed_token_loss(model, batch)
+
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    targets = batch["labels"][:, 1:]
+    full = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
+    assert loss.item() == pytest.approx(full.item(), rel=1e-6) and n_tokens == int((targets != -100).sum())
+    width = batch["input_ids"].shape[1]
+    assert kept_shapes[0][1] < width / 2 and kept_shapes[1][1] == width  # the loss's LM head saw few positions
+
+    class NoLogitsToKeep(torch.nn.Module):  # an architecture whose forward lacks the argument
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask)
+
+    assert lora._summed_token_loss(NoLogitsToKeep(), batch)[0].item() == pytest.approx(full.item(), rel=1e-6)
+
+
 def test_lora_learns_saves_and_reloads_identically(tiny_model_path, tmp_path):
     calls = []
     result = train_adapter(
