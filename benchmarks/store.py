@@ -79,6 +79,14 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _with_sorted_lists(saved: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """``saved`` with each extendable list (strategies, seeds) the sorted union of both."""
+    merged = dict(saved)
+    for key in _EXTENDABLE_SETTINGS & set(config):
+        merged[key] = sorted(set(saved.get(key, [])) | set(config[key]), key=str)
+    return merged
+
+
 class RunStore:
     """Reads and writes the files of one run directory."""
 
@@ -96,7 +104,7 @@ class RunStore:
         the lists of strategies and seeds (which only extend the run)."""
         path = self.root / "config.json"
         if not path.exists():
-            _write_atomic(path, json.dumps(config, indent=2, sort_keys=True))
+            _write_atomic(path, json.dumps(_with_sorted_lists(config, config), indent=2, sort_keys=True))
             return
         saved = json.loads(path.read_text(encoding="utf-8"))
         differing = sorted(
@@ -109,10 +117,9 @@ class RunStore:
                 f"run {str(self.root)!r} was started with other settings ({details}); "
                 f"use another --run-name or the original settings"
             )
-        merged = dict(saved)
-        for key in _EXTENDABLE_SETTINGS & set(config):
-            merged[key] = sorted(set(saved.get(key, [])) | set(config[key]), key=str)
-        _write_atomic(path, json.dumps(merged, indent=2, sort_keys=True))
+        merged = _with_sorted_lists(saved, config)
+        if merged != saved:  # an unchanged file stays untouched (archives live in git)
+            _write_atomic(path, json.dumps(merged, indent=2, sort_keys=True))
 
     def adapter_dir(self, strategy: str, seed: int, iteration: int) -> Path:
         """A fresh folder for the adapter of one iteration.

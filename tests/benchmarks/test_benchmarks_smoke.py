@@ -121,9 +121,11 @@ def test_archive_keeps_finished_cells_without_labels_for_another_machine(smoke_r
 
     # Another machine: empty results/ plus the archive. Nothing is retrained, the table is the same.
     monkeypatch.setattr("benchmarks.loop.CellRunner._train", lambda *a, **k: pytest.fail("an archived cell was retrained"))
+    snapshot = {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()}
     fresh = tmp_path / "fresh"
     assert _bench(fresh, qa_file, "--archive", str(archive)) == 0
     assert (fresh / "smoke" / "table.md").read_text() == (smoke_run / "table.md").read_text()
+    assert {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()} == snapshot  # no churn in git
     assert _bench(tmp_path / "other", qa_file, "--archive", str(archive), "--max-new-tokens", "5") == 2
     assert "max_new_tokens: was 4, now 5" in capsys.readouterr().err
 
