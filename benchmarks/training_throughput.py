@@ -61,7 +61,8 @@ def bench_train(args) -> None:
 
     for size in args.sizes:
         examples = training_rows(args.data, size)
-        config = TrainConfig(epochs=1, batch_size=args.batch_size, eval_fraction=0.2, group_by_length=args.group_by_length)
+        config = TrainConfig(epochs=1, batch_size=args.batch_size, eval_fraction=0.2, group_by_length=args.group_by_length,
+                             gradient_checkpointing=args.gradient_checkpointing)
         n_train = size - max(1, round(0.2 * size))
         full_steps = -(-n_train // args.batch_size)
         # Cap the run by training on fewer rows; the round time is then projected from tokens/s.
@@ -78,7 +79,8 @@ def bench_train(args) -> None:
         tokens_per_step = result.train_tokens / max(result.steps, 1)
         report(
             measure="train_round", data=args.data or "synthetic", device=args.device or "auto", examples=size, epochs=1,
-            batch_size=args.batch_size, group_by_length=args.group_by_length, steps_run=result.steps, steps_full=full_steps,
+            batch_size=args.batch_size, group_by_length=args.group_by_length,
+            gradient_checkpointing=args.gradient_checkpointing, steps_run=result.steps, steps_full=full_steps,
             train_tokens_per_s=round(result.tokens_per_second, 1),
             padded_per_real_token=round(result.padded_tokens / max(result.train_tokens, 1), 3),
             peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -162,6 +164,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", help="train on rows of this benchmark data spec (default: synthetic arithmetic)")
     parser.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=True,
                         help="length-grouped training batches (default on)")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations in backward")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--pool", type=int, default=500)
     parser.add_argument("--naive", type=int, default=50, help="prompts timed with the naive loop (0: skip)")

@@ -106,6 +106,15 @@ def test_held_out_split_and_early_stopping_keep_the_best_epoch(tiny_model_path, 
     assert reload_loss(tiny_model_path, tmp_path / "a", held_out) == pytest.approx(result.eval_loss, abs=1e-5)
 
 
+def test_gradient_checkpointing_trains_the_same_adapter(tiny_model_path, tmp_path):
+    plain = train_adapter(tiny_model_path, EXAMPLES, tmp_path / "plain", config=TrainConfig(**FAST))
+    recomputed = train_adapter(
+        tiny_model_path, EXAMPLES, tmp_path / "ckpt", config=TrainConfig(**FAST, gradient_checkpointing=True)
+    )
+    assert recomputed.train_losses == pytest.approx(plain.train_losses, rel=1e-4)
+    assert recomputed.config["gradient_checkpointing"] is True
+
+
 def test_dora_adapter(tiny_model_path, tmp_path):
     result = train_adapter(tiny_model_path, EXAMPLES, tmp_path / "dora", config=TrainConfig(**FAST, use_dora=True))
     assert result.mode == "dora" and result.train_losses[-1] < 0.5 * result.train_losses[0]
