@@ -14,9 +14,12 @@ from collections.abc import Sequence
 
 import torch
 
+# Batches per length-sorted group; 1 gives plain shuffled batches.
+GROUP_BATCHES = 8
+
 
 def length_grouped_batches(
-    lengths: Sequence[int], batch_size: int, generator: torch.Generator, group_batches: int = 8
+    lengths: Sequence[int], batch_size: int, generator: torch.Generator, group_batches: int = GROUP_BATCHES
 ) -> list[list[int]]:
     """One epoch of batches (index lists) over ``len(lengths)`` examples, each example once."""
     if batch_size < 1 or group_batches < 1:
@@ -29,4 +32,3 @@ def length_grouped_batches(
         batches += [by_length[i : i + batch_size] for i in range(0, len(by_length), batch_size)]
     shuffle = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffle]
-

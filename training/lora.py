@@ -15,6 +15,7 @@ not to reproduce instructions. Each AL round continues from the previous adapter
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -27,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from training.batching import length_grouped_batches
+from training.batching import GROUP_BATCHES, length_grouped_batches
 from training.example import Example
 from training.models import load_model_and_tokenizer, resolve_model_path
 from training.prompts import FewShot, encode_answer, encode_prompt, format_prompt
@@ -63,8 +64,8 @@ class TrainConfig:
     max_length: int = 512
     # Batches of similar lengths (training.batching): same steps, far less padding.
     group_by_length: bool = True
-    # Recompute each layer's activations in the backward pass: much less memory on long
-    # inputs for about a third more compute (Chen et al. 2016, arXiv 1604.06174).
+    # Recompute each layer's activations in the backward pass (Chen et al. 2016, arXiv
+    # 1604.06174): on SQuAD-passage rows peak memory 11.0 -> 5.9 GB for twice the time (README).
     gradient_checkpointing: bool = False
     eval_fraction: float = 0.2
     early_stopping_patience: int | None = 2
@@ -181,7 +182,13 @@ def _base(model):
 
 
 def _takes_logits_to_keep(model) -> bool:
-    return "logits_to_keep" in inspect.signature(_base(model).forward).parameters
+    return _forward_takes_logits_to_keep(type(_base(model)))
+
+
+@functools.cache
+def _forward_takes_logits_to_keep(model_class: type) -> bool:
+    # Asked once per architecture, not on every training step.
+    return "logits_to_keep" in inspect.signature(model_class.forward).parameters
 
 
 def _is_4bit(model) -> bool:
@@ -381,9 +388,9 @@ def train_adapter(
     started = time.perf_counter()
     bar = tqdm(total=total_steps, desc="train", unit="step", disable=None)
     model.train()
+    # A group of one batch sorts nothing: plain shuffled batches.
+    group_batches = GROUP_BATCHES if config.group_by_length else 1
     for epoch in range(config.epochs):
-        # A group of one batch sorts nothing: plain shuffled batches.
-        group_batches = 8 if config.group_by_length else 1
         for indices in length_grouped_batches(train_lengths, config.batch_size, shuffler, group_batches):
             batch = _collate([train_encoded[i] for i in indices], tokenizer.pad_token_id, device)
             loss_sum, n_tokens = _summed_token_loss(model, batch)
