@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+import strategies
 from benchmarks.cli import add_bench_arguments, build_plans, run_bench
 
 pytestmark = pytest.mark.unit
@@ -74,3 +75,5 @@ def test_default_preset_plans_both_tasks_with_the_issue_budget():
     assert (config.pool_size, config.test_size, config.initial_size, config.query_size) == (1000, 500, 50, 50)
     assert config.stopping.max_labels == 400 and config.planned_iterations() == 8
     assert plans[0].top_up_seeds == (3, 4) and plans[0].strategies[0] == "random"
+    issue_minimum = {"random", "huds", "idds", "facility_location", "nsp", "te_delfy"}
+    assert issue_minimum <= set(plans[0].strategies) <= set(strategies.available())
