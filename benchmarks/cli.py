@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks.bigbench_tasks import TaskNotFoundError
 from benchmarks.datasets import DataSpecError
 from benchmarks.presets import PRESETS, Task
+from benchmarks.slices import ReferenceSlice, SliceError
 from benchmarks.store import ConfigMismatchError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--run-name", help="run folder name (default: derived from --data)")
     out.add_argument("--include-unfinished", action="store_true", help="summarise cells that have not finished")
     out.add_argument("--report-only", action="store_true", help="rebuild summary and plots from saved cells; run nothing")
+    out.add_argument("--slice", action="append", default=[], metavar="NAME=REGEX",
+                     help="also report the main metric on the test items whose reference fully matches REGEX and on "
+                     "the rest, e.g. unanswerable=unknown (repeatable; works with --report-only)")
     out.add_argument("--archive", metavar="DIR", help="keep finished cells (curves, per-item scores, chosen ids; no labels "
                      "or adapters) in DIR/<run> for git, and take the cells found there as done")
 
@@ -95,6 +99,7 @@ class RunPlan:
     seeds: list[int]
     top_up_seeds: tuple[int, ...] = ()
     top_up_best: int = 0
+    slices: tuple[ReferenceSlice, ...] = ()
 
 
 def parse_key_values(items: list[str], option: str) -> dict[str, Any]:
@@ -206,6 +211,10 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     stopping = StoppingCriteria(max_iterations, max_labels, args.money_budget, args.target_metric)
 
     train_params = {**options.get("train_params", {}), **parse_key_values(args.train_param, "--train-param")}
+    try:
+        slices = tuple(ReferenceSlice.parse(spec) for spec in args.slice)
+    except SliceError as exc:
+        raise BenchArgumentError(str(exc)) from None
     common = dict(
         stopping=stopping, test_size=numbers["test_size"], pool_size=numbers["pool_size"], data_seed=args.data_seed,
         input_column=args.input_column, output_column=args.output_column, model=_setting(args, options, "model"),
@@ -224,15 +233,18 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
             seeds=seeds,
             top_up_seeds=preset.top_up_seeds if preset and not args.seeds else (),
             top_up_best=preset.top_up_best if preset else 0,
+            slices=slices,
         )
         for task in tasks
     ]
 
 
 def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
-    """Restore archived cells, run (or only report) the plan, archive its finished cells."""
+    """Restore archived cells, run (or only report) the plan, report its slices, archive its
+    finished cells."""
     from benchmarks.archive import RunArchive
-    from benchmarks.report import write_report
+    from benchmarks.report import summarised_cells, write_report
+    from benchmarks.slices import write_slice_report
     from benchmarks.store import RunStore
 
     config = plan.config
@@ -244,26 +256,39 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     run_config = {**config.to_json(), "strategies": plan.strategies, "seeds": plan.seeds}
     if archive:
         archive.restore_into(store, run_config)
+    data = _load_split(config) if plan.slices or not args.report_only else None
+    for reference_slice in plan.slices:
+        reference_slice.mask(data.test)  # a slice that selects nothing fails now, not after the run
     if args.report_only:
         summary = write_report(store, config.metrics, include_unfinished=args.include_unfinished)
     else:
-        summary = _run(plan, store, args.include_unfinished)
+        summary = _run(plan, data, store, args.include_unfinished)
+    if plan.slices:
+        cells = summarised_cells(store.cells(), args.include_unfinished)
+        write_slice_report(store.root, cells, data.test, plan.slices, config.metrics[0])
+        logger.info("slices of the test split in %s", store.root / "slices.md")
     if archive:
         archive.keep(store, run_config)
     return summary
 
 
-def _run(plan: RunPlan, store, include_unfinished: bool) -> dict:
-    """Run the plan's unfinished cells (then its top-up seeds) and report; returns the summary."""
+def _load_split(config):
+    """The run's fixed test split and pool."""
     from benchmarks.datasets import load_examples, split
-    from benchmarks.report import format_table
-    from benchmarks.suite import best_strategies, run_suite
 
-    config = plan.config
     examples = load_examples(config.data, config.input_column, config.output_column)
     data = split(examples, config.test_size, config.pool_size, seed=config.data_seed, name=config.data)
     if len(data.pool) < config.initial_size:
         raise BenchArgumentError(f"{config.data}: pool has {len(data.pool)} examples, fewer than --initial-size {config.initial_size}")
+    return data
+
+
+def _run(plan: RunPlan, data, store, include_unfinished: bool) -> dict:
+    """Run the plan's unfinished cells (then its top-up seeds) and report; returns the summary."""
+    from benchmarks.report import format_table
+    from benchmarks.suite import best_strategies, run_suite
+
+    config = plan.config
     summary = run_suite(data, config, plan.strategies, plan.seeds, store, include_unfinished)
     if plan.top_up_seeds:
         chosen = ["random", *best_strategies(summary, plan.top_up_best)]
@@ -275,7 +300,7 @@ def _run(plan: RunPlan, store, include_unfinished: bool) -> dict:
 
 
 # Errors caused by the user's data or settings: reported in one line, without a traceback.
-USER_ERRORS = (BenchArgumentError, DataSpecError, TaskNotFoundError, ConfigMismatchError)
+USER_ERRORS = (BenchArgumentError, DataSpecError, TaskNotFoundError, ConfigMismatchError, SliceError)
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -47,3 +47,22 @@ def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
             plt.plot(entry["cost_curve"]["cost"], entry["cost_curve"]["mean"], marker="o", markersize=3, label=name)
     metric = summary["main_metric"]
     return _draw("oracle spend ($)", metric, f"{metric} vs annotation cost", path)
+
+
+def plot_slice_curves(curves: dict[str, dict], name: str, metric: str, path: Path, baseline: str = "random") -> Path:
+    """Two panels, the slice ``name`` and the rest of the test split: ``metric`` vs labels per
+    strategy (means over seeds; ``benchmarks.slices``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    for axis, key, title in ((axes[0], "inside", name), (axes[1], "outside", "rest")):
+        for strategy, curve in curves.items():
+            style = {"color": "black", "linestyle": "--"} if strategy == baseline else {}
+            axis.plot(curve["labels"], curve[key], marker="o", markersize=3, label=strategy, **style)
+        axis.set_title(f"{metric} on {title}")
+        axis.set_xlabel("labelled examples")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel(metric)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -65,13 +65,18 @@ def _paired_tests(cells: Sequence[CellState], baseline: Sequence[CellState]) -> 
     return tests
 
 
+def summarised_cells(cells: Sequence[CellState], include_unfinished: bool = False) -> list[CellState]:
+    """The cells a report uses: unfinished ones are left out unless ``include_unfinished``
+    (their curves are shorter and would bias the means)."""
+    return [c for c in cells if c.rows and (c.finished or include_unfinished)]
+
+
 def build_summary(
     cells: Sequence[CellState], metrics: Sequence[str], include_unfinished: bool = False
 ) -> dict[str, Any]:
-    """The summary of a run; ``metrics[0]`` is the main metric. Unfinished cells are left out
-    unless ``include_unfinished`` (their curves are shorter and would bias the means)."""
+    """The summary of a run over :func:`summarised_cells`; ``metrics[0]`` is the main metric."""
     main = metrics[0]
-    used = [c for c in cells if c.rows and (c.finished or include_unfinished)]
+    used = summarised_cells(cells, include_unfinished)
     by_strategy: dict[str, list[CellState]] = {}
     for cell in used:
         by_strategy.setdefault(cell.strategy, []).append(cell)

@@ -32,6 +32,7 @@ def _error(capsys, *argv):
         (("--data", "x.csv", "--train-param", "epochs"), "--train-param expects KEY=VALUE, got 'epochs'"),
         (("--data", "x.csv", "--strategy-param", "lambda=1"), "--strategy-param expects STRATEGY.KEY=VALUE"),
         (("--data", "x.csv", "--seeds", "1", "1"), "must not repeat a value"),
+        (("--data", "x.csv", "--slice", "unknown"), "--slice expects NAME=REGEX"),
         (("--preset", "default", "--run-name", "r"), "--run-name names one run but preset 'default' has 2 data sets"),
     ],
 )

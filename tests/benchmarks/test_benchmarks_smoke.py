@@ -212,3 +212,26 @@ def test_llm_oracle_spend_is_counted_as_if_priced_and_plotted(tmp_path, qa_file,
     # gpt-4o-mini: $0.15 / 1M input tokens: 4 short prompts cost far less than a cent.
     assert costs[0] < 1e-3
     assert (tmp_path / "priced" / "cost_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_slices_split_the_main_metric_of_a_finished_run(smoke_run, qa_file, cache, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    assert _bench(smoke_run.parent, qa_file, "--report-only", "--slice", "one_digit=[0-9]") == 0
+    report = json.loads((smoke_run / "slices.json").read_text())["one_digit"]
+    assert (smoke_run / "slice_one_digit.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| random: one_digit (" in (smoke_run / "slices.md").read_text()
+    # The slice and the rest together are the whole test split: their weighted means give the curve.
+    summary = json.loads((smoke_run / "summary.json").read_text())
+    for strategy, curve in report["strategies"].items():
+        whole = summary["strategies"][strategy]["curves"]["token_f1"]["mean"]
+        parts = [(report["items"] * a + report["rest"] * b) / (report["items"] + report["rest"])
+                 for a, b in zip(curve["inside"], curve["outside"], strict=True)]
+        assert parts == pytest.approx(whole)
+
+
+def test_a_slice_matching_no_test_item_fails_before_anything_runs(qa_file, cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr("benchmarks.loop.CellRunner._train", lambda *a, **k: pytest.fail("trained despite a bad slice"))
+    assert _bench(tmp_path, qa_file, "--slice", "words=[a-z]+") == 2
+    assert "--slice words: '[a-z]+' matches none of the 10 test references" in capsys.readouterr().err
+    assert RunStore(tmp_path / "smoke").cells() == []
