@@ -216,10 +216,10 @@ def test_llm_oracle_spend_is_counted_as_if_priced_and_plotted(tmp_path, qa_file,
 
 def test_slices_split_the_main_metric_of_a_finished_run(smoke_run, qa_file, cache, monkeypatch):
     monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
-    assert _bench(smoke_run.parent, qa_file, "--report-only", "--slice", "one_digit=[0-9]") == 0
-    report = json.loads((smoke_run / "slices.json").read_text())["one_digit"]
-    assert (smoke_run / "slice_one_digit.png").read_bytes()[:4] == b"\x89PNG"
-    assert "| random: one_digit (" in (smoke_run / "slices.md").read_text()
+    assert _bench(smoke_run.parent, qa_file, "--report-only", "--slice", "small=[0-4]") == 0
+    report = json.loads((smoke_run / "slices.json").read_text())["small"]
+    assert (smoke_run / "slice_small.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| random: small (4 items)" in (smoke_run / "slices.md").read_text()
     # The slice and the rest together are the whole test split: their weighted means give the curve.
     summary = json.loads((smoke_run / "summary.json").read_text())
     for strategy, curve in report["strategies"].items():
