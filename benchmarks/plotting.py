@@ -24,17 +24,23 @@ def _draw(xlabel: str, ylabel: str, title: str, path: Path) -> Path:
     return path
 
 
+def _legend(strategy: str, seeds: int) -> str:
+    return f"{strategy} ({seeds} seed{'' if seeds == 1 else 's'})"
+
+
+def _line_style(strategy: str, baseline: str | None) -> dict[str, str]:
+    # The baseline every savings figure refers to stands out: black and dashed.
+    return {"color": "black", "linestyle": "--"} if strategy == baseline else {}
+
+
 def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title: str | None = None) -> Path:
     """Plot ``metric`` against the number of labels for every strategy of ``summary``."""
     plt.figure(figsize=(6.4, 4.2))
     for name, entry in summary["strategies"].items():
         curve = entry["curves"][metric]
         x, mean, std = (np.asarray(curve[k], dtype=float) for k in ("labels", "mean", "std"))
-        seeds = len(entry["seeds"])
-        # The baseline every savings figure refers to stands out: black and dashed.
-        style = {"color": "black", "linestyle": "--"} if name == summary.get("baseline") else {}
-        line = plt.plot(x, mean, marker="o", markersize=3, label=f"{name} ({seeds} seed{'' if seeds == 1 else 's'})",
-                        **style)[0]
+        line = plt.plot(x, mean, marker="o", markersize=3, label=_legend(name, len(entry["seeds"])),
+                        **_line_style(name, summary.get("baseline")))[0]
         plt.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
     return _draw("labelled examples", metric, title or f"{metric} vs labels (mean ± std over seeds)", path)
 
@@ -55,8 +61,8 @@ def plot_slice_curves(curves: dict[str, dict], name: str, metric: str, path: Pat
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     for axis, key, title in ((axes[0], "inside", name), (axes[1], "outside", "rest")):
         for strategy, curve in curves.items():
-            style = {"color": "black", "linestyle": "--"} if strategy == baseline else {}
-            axis.plot(curve["labels"], curve[key], marker="o", markersize=3, label=strategy, **style)
+            axis.plot(curve["labels"], curve[key], marker="o", markersize=3,
+                      label=_legend(strategy, max(curve["seeds"])), **_line_style(strategy, baseline))
         axis.set_title(f"{metric} on {title}")
         axis.set_xlabel("labelled examples")
         axis.grid(alpha=0.3)
