@@ -55,7 +55,7 @@ def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
     return _draw("oracle spend ($)", metric, f"{metric} vs annotation cost", path)
 
 
-def plot_slice_curves(curves: dict[str, dict], name: str, metric: str, path: Path, baseline: str = "random") -> Path:
+def plot_slice_curves(curves: dict[str, dict], name: str, metric: str, path: Path, baseline: str) -> Path:
     """Two panels, the slice ``name`` and the rest of the test split: ``metric`` vs labels per
     strategy (means over seeds; ``benchmarks.slices``)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)

@@ -101,24 +101,29 @@ def format_slice_table(name: str, items: int, rest: int, metric: str, curves: di
     return "\n".join(lines)
 
 
+def slice_masks(test: Sequence[Example], slices: Sequence[ReferenceSlice]) -> dict[ReferenceSlice, np.ndarray]:
+    """Each slice's :meth:`ReferenceSlice.mask` over the test split (a bad slice fails here)."""
+    return {reference_slice: reference_slice.mask(test) for reference_slice in slices}
+
+
 def write_slice_report(
-    root: Path, cells: Sequence[CellState], test: Sequence[Example], slices: Sequence[ReferenceSlice], metric: str
+    root: Path, cells: Sequence[CellState], masks: dict[ReferenceSlice, np.ndarray], metric: str
 ) -> dict[str, Any]:
-    """Write ``slices.json``, ``slices.md`` and ``slice_<name>.png`` under ``root``; return the
-    slices' curves."""
+    """Write ``slices.json``, ``slices.md`` and ``slice_<name>.png`` under ``root`` for the
+    :func:`slice_masks` of a run; return the slices' curves."""
     from benchmarks.plotting import plot_slice_curves
+    from benchmarks.report import BASELINE
 
     report: dict[str, Any] = {}
     tables = []
-    for reference_slice in slices:
+    for reference_slice, inside in masks.items():
         name, pattern = reference_slice.name, reference_slice.pattern.pattern
-        inside = reference_slice.mask(test)
         curves = slice_curves(cells, inside)
         items, rest = int(inside.sum()), int((~inside).sum())
         report[name] = {"pattern": pattern, "items": items, "rest": rest, "strategies": curves}
         table = format_slice_table(name, items, rest, metric, curves)
         tables.append(f"### {name}: references matching `{pattern}`\n\n{table}")
-        plot_slice_curves(curves, name, metric, root / f"slice_{name}.png")
+        plot_slice_curves(curves, name, metric, root / f"slice_{name}.png", baseline=BASELINE)
     (root / "slices.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     (root / "slices.md").write_text("\n\n".join(tables) + "\n", encoding="utf-8")
     return report

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.slices import ReferenceSlice, SliceError, slice_curves, write_slice_report
+from benchmarks.slices import ReferenceSlice, SliceError, slice_curves, slice_masks, write_slice_report
 from benchmarks.store import CellState
 from training.example import Example
 
@@ -68,7 +68,8 @@ def test_scores_of_another_test_split_are_refused():
 
 def test_report_writes_table_json_and_plot(tmp_path):
     cells = [_cell("random", 0, [(10, [1, 0, 0, 0]), (20, [1, 1, 0, 1])]), _cell("fl", 0, [(10, [1, 0, 0, 1])])]
-    report = write_slice_report(tmp_path, cells, TEST, [ReferenceSlice.parse("unanswerable=unknown")], "exact_match")
+    masks = slice_masks(TEST, [ReferenceSlice.parse("unanswerable=unknown")])
+    report = write_slice_report(tmp_path, cells, masks, "exact_match")
     assert report["unanswerable"]["items"] == 2 and report["unanswerable"]["rest"] == 2
     table = (tmp_path / "slices.md").read_text()
     assert "| exact_match | 10 | 20 |" in table
