@@ -244,7 +244,7 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     finished cells."""
     from benchmarks.archive import RunArchive
     from benchmarks.report import summarised_cells, write_report
-    from benchmarks.slices import slice_masks, write_slice_report
+    from benchmarks.slices import slice_members, write_slice_report
     from benchmarks.store import RunStore
 
     config = plan.config
@@ -257,14 +257,14 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     if archive:
         archive.restore_into(store, run_config)
     data = _load_split(config) if plan.slices or not args.report_only else None
-    masks = slice_masks(data.test, plan.slices) if plan.slices else {}  # a bad slice fails before the run
+    members = slice_members(data, plan.slices) if plan.slices else {}  # a bad slice fails before the run
     if args.report_only:
         summary = write_report(store, config.metrics, include_unfinished=args.include_unfinished)
     else:
         summary = _run(plan, data, store, args.include_unfinished)
-    if masks:
+    if members:
         cells = summarised_cells(store.cells(), args.include_unfinished)
-        write_slice_report(store.root, cells, masks, config.metrics[0])
+        write_slice_report(store.root, cells, members, config.metrics[0])
         logger.info("slices of the test split in %s", store.root / "slices.md")
     if archive:
         archive.keep(store, run_config)

@@ -55,19 +55,28 @@ def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
     return _draw("oracle spend ($)", metric, f"{metric} vs annotation cost", path)
 
 
-def plot_slice_curves(curves: dict[str, dict], name: str, metric: str, path: Path, baseline: str) -> Path:
-    """Two panels, the slice ``name`` and the rest of the test split: ``metric`` vs labels per
-    strategy (means over seeds; ``benchmarks.slices``)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
-    for axis, key, title in ((axes[0], "inside", name), (axes[1], "outside", "rest")):
+def plot_slice_curves(
+    curves: dict[str, dict], name: str, metric: str, path: Path, baseline: str, pool_share: float
+) -> Path:
+    """Three panels: ``metric`` vs labels on the slice ``name`` and on the rest of the test split,
+    and the share of each strategy's labels in the slice against the pool's ``pool_share``
+    (means over seeds; ``benchmarks.slices``)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = ((axes[0], "inside", f"{metric} on {name}"), (axes[1], "outside", f"{metric} on rest"),
+              (axes[2], "labelled_share", f"share of the labels in {name}"))
+    for axis, key, title in panels:
         for strategy, curve in curves.items():
             axis.plot(curve["labels"], curve[key], marker="o", markersize=3,
                       label=_legend(strategy, max(curve["seeds"])), **_line_style(strategy, baseline))
-        axis.set_title(f"{metric} on {title}")
+        axis.set_title(title)
         axis.set_xlabel("labelled examples")
         axis.grid(alpha=0.3)
+    axes[1].sharey(axes[0])
     axes[0].set_ylabel(metric)
+    axes[2].axhline(pool_share, color="grey", linestyle=":", label=f"pool ({pool_share:.0%})")
+    axes[2].set_ylim(0, 1)
     axes[0].legend()
+    axes[2].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -5,14 +5,16 @@ instance, the whole gain of facility location over random lay in the unanswerabl
 (reference ``unknown``), not in finding answer spans (BENCHMARKS.md). ``--slice NAME=REGEX``
 names the test items with a reference that fully matches ``REGEX`` (Python syntax; ``(?i)`` for
 case-insensitive); the report then gives, per strategy and label count, the main metric on those
-items and on the others, from the per-item scores every cell keeps. Nothing is re-run, so a
-slice can be added to a finished run with ``--report-only``.
+items and on the others, from the per-item scores every cell keeps, and the share of each
+strategy's labels that fell in the slice (against the pool's own share): whether a strategy
+gains on a slice because it asked for more of it. Nothing is re-run, so a slice can be added to
+a finished run with ``--report-only``.
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # importing ``training`` pulls in torch; the CLI module imports this one
+    from benchmarks.datasets import BenchmarkData
     from benchmarks.store import CellState
     from training.example import Example
 
@@ -48,10 +51,14 @@ class ReferenceSlice:
         except re.error as exc:
             raise SliceError(f"--slice {name}: {regex!r} is not a regular expression ({exc})") from None
 
+    def matches(self, example: Example) -> bool:
+        """Does any of the example's (stripped) references fully match?"""
+        return any(self.pattern.fullmatch(ref.strip()) for ref in example.references)
+
     def mask(self, test: Sequence[Example]) -> np.ndarray:
-        """One boolean per test item: does any of its references match? Refused when the slice
-        holds no item or every item, since there would be nothing to compare."""
-        inside = np.array([any(self.pattern.fullmatch(ref.strip()) for ref in e.references) for e in test], dtype=bool)
+        """One boolean per test item: :meth:`matches`. Refused when the slice holds no item or
+        every item, since there would be nothing to compare."""
+        inside = np.array([self.matches(e) for e in test], dtype=bool)
         if not inside.any() or inside.all():
             which = "none" if not inside.any() else "all"
             raise SliceError(
@@ -60,10 +67,20 @@ class ReferenceSlice:
         return inside
 
 
-def slice_curves(cells: Sequence[CellState], inside: np.ndarray) -> dict[str, dict[str, list[float]]]:
-    """Per strategy: label counts and the main metric on the slice and on the rest, averaged over
-    the cells (seeds) that reached each label count."""
-    by_strategy: dict[str, dict[int, list[tuple[float, float]]]] = {}
+def _labelled_share(cell: CellState, labels: int, pool_inside: set[Hashable]) -> float:
+    """The share of the cell's first ``labels`` labelled examples (in the order they were
+    chosen) that are in the slice."""
+    chosen = [example_id for example_id, _ in cell.labeled[:labels]]
+    return sum(example_id in pool_inside for example_id in chosen) / max(len(chosen), 1)
+
+
+def slice_curves(
+    cells: Sequence[CellState], inside: np.ndarray, pool_inside: set[Hashable]
+) -> dict[str, dict[str, list[float]]]:
+    """Per strategy: label counts, the main metric on the slice and on the rest, and the share of
+    the labelled examples in the slice (``pool_inside``: ids of the pool examples it holds),
+    each averaged over the cells (seeds) that reached the label count."""
+    by_strategy: dict[str, dict[int, list[tuple[float, float, float]]]] = {}
     for cell in cells:
         points = by_strategy.setdefault(cell.strategy, {})
         for row, scores in zip(cell.rows, cell.item_scores, strict=True):
@@ -73,7 +90,8 @@ def slice_curves(cells: Sequence[CellState], inside: np.ndarray) -> dict[str, di
                     f"{cell.strategy} seed {cell.seed} scored {scores.size} test items but the test split has "
                     f"{inside.size}: the run was made on other data"
                 )
-            points.setdefault(row["labels"], []).append((scores[inside].mean(), scores[~inside].mean()))
+            share = _labelled_share(cell, row["labels"], pool_inside)
+            points.setdefault(row["labels"], []).append((scores[inside].mean(), scores[~inside].mean(), share))
     curves = {}
     for strategy, points in sorted(by_strategy.items()):
         labels = sorted(points)
@@ -81,13 +99,15 @@ def slice_curves(cells: Sequence[CellState], inside: np.ndarray) -> dict[str, di
             "labels": labels,
             "inside": [float(np.mean([p[0] for p in points[n]])) for n in labels],
             "outside": [float(np.mean([p[1] for p in points[n]])) for n in labels],
+            "labelled_share": [float(np.mean([p[2] for p in points[n]])) for n in labels],
             "seeds": [len(points[n]) for n in labels],
         }
     return curves
 
 
 def format_slice_table(name: str, items: int, rest: int, metric: str, curves: dict[str, dict]) -> str:
-    """A Markdown table: one column per label count, two rows (slice, rest) per strategy."""
+    """A Markdown table: one column per label count; per strategy the metric on the slice and on
+    the rest, and the share of its labels in the slice."""
     labels = sorted({n for c in curves.values() for n in c["labels"]})
     lines = [
         f"| {metric} | " + " | ".join(str(n) for n in labels) + " |",
@@ -98,32 +118,56 @@ def format_slice_table(name: str, items: int, rest: int, metric: str, curves: di
             by_labels = dict(zip(curve["labels"], curve[key], strict=True))
             cells = [f"{by_labels[n]:.3f}" if n in by_labels else "-" for n in labels]
             lines.append(f"| {strategy}: {part} ({size} items) | " + " | ".join(cells) + " |")
+        by_labels = dict(zip(curve["labels"], curve["labelled_share"], strict=True))
+        cells = [f"{by_labels[n]:.0%}" if n in by_labels else "-" for n in labels]
+        lines.append(f"| {strategy}: its labels in {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def slice_masks(test: Sequence[Example], slices: Sequence[ReferenceSlice]) -> dict[ReferenceSlice, np.ndarray]:
-    """Each slice's :meth:`ReferenceSlice.mask` over the test split (a bad slice fails here)."""
-    return {reference_slice: reference_slice.mask(test) for reference_slice in slices}
+@dataclass(frozen=True)
+class SliceMembers:
+    """What a slice holds: a mask over the test split and the ids of the pool examples in it."""
+
+    test: np.ndarray
+    pool: frozenset[Hashable]
+    pool_size: int
+
+
+def slice_members(data: BenchmarkData, slices: Sequence[ReferenceSlice]) -> dict[ReferenceSlice, SliceMembers]:
+    """Each slice's members in the run's test split and pool (a bad slice fails here, through
+    :meth:`ReferenceSlice.mask`)."""
+    return {
+        reference_slice: SliceMembers(
+            test=reference_slice.mask(data.test),
+            pool=frozenset(e.id for e in data.pool if reference_slice.matches(e)),
+            pool_size=len(data.pool),
+        )
+        for reference_slice in slices
+    }
 
 
 def write_slice_report(
-    root: Path, cells: Sequence[CellState], masks: dict[ReferenceSlice, np.ndarray], metric: str
+    root: Path, cells: Sequence[CellState], members: dict[ReferenceSlice, SliceMembers], metric: str
 ) -> dict[str, Any]:
     """Write ``slices.json``, ``slices.md`` and ``slice_<name>.png`` under ``root`` for the
-    :func:`slice_masks` of a run; return the slices' curves."""
+    :func:`slice_members` of a run; return the slices' curves."""
     from benchmarks.plotting import plot_slice_curves
     from benchmarks.report import BASELINE
 
     report: dict[str, Any] = {}
     tables = []
-    for reference_slice, inside in masks.items():
+    for reference_slice, member in members.items():
         name, pattern = reference_slice.name, reference_slice.pattern.pattern
-        curves = slice_curves(cells, inside)
-        items, rest = int(inside.sum()), int((~inside).sum())
-        report[name] = {"pattern": pattern, "items": items, "rest": rest, "strategies": curves}
+        curves = slice_curves(cells, member.test, member.pool)
+        items, rest = int(member.test.sum()), int((~member.test).sum())
+        pool_share = len(member.pool) / member.pool_size
+        report[name] = {"pattern": pattern, "items": items, "rest": rest, "pool_items": len(member.pool),
+                        "pool_size": member.pool_size, "strategies": curves}
         table = format_slice_table(name, items, rest, metric, curves)
-        tables.append(f"### {name}: references matching `{pattern}`\n\n{table}")
-        plot_slice_curves(curves, name, metric, root / f"slice_{name}.png", baseline=BASELINE)
+        tables.append(f"### {name}: references matching `{pattern}`\n\n"
+                      f"{len(member.pool)} of the {member.pool_size} pool examples ({pool_share:.0%}) are in the slice."
+                      f"\n\n{table}")
+        plot_slice_curves(curves, name, metric, root / f"slice_{name}.png", baseline=BASELINE, pool_share=pool_share)
     (root / "slices.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     (root / "slices.md").write_text("\n\n".join(tables) + "\n", encoding="utf-8")
     return report

@@ -219,7 +219,9 @@ def test_slices_split_the_main_metric_of_a_finished_run(smoke_run, qa_file, cach
     assert _bench(smoke_run.parent, qa_file, "--report-only", "--slice", "small=[0-4]") == 0
     report = json.loads((smoke_run / "slices.json").read_text())["small"]
     assert (smoke_run / "slice_small.png").read_bytes()[:4] == b"\x89PNG"
-    assert "| random: small (4 items)" in (smoke_run / "slices.md").read_text()
+    table = (smoke_run / "slices.md").read_text()
+    assert "| random: small (4 items)" in table and "| random: its labels in small |" in table
+    assert f"{report['pool_items']} of the {report['pool_size']} pool examples" in table and report["pool_items"] > 0
     # The slice and the rest together are the whole test split: their weighted means give the curve.
     summary = json.loads((smoke_run / "summary.json").read_text())
     for strategy, curve in report["strategies"].items():
@@ -227,6 +229,7 @@ def test_slices_split_the_main_metric_of_a_finished_run(smoke_run, qa_file, cach
         parts = [(report["items"] * a + report["rest"] * b) / (report["items"] + report["rest"])
                  for a, b in zip(curve["inside"], curve["outside"], strict=True)]
         assert parts == pytest.approx(whole)
+        assert all(0 <= share <= 1 for share in curve["labelled_share"])
 
 
 def test_a_slice_matching_no_test_item_fails_before_anything_runs(qa_file, cache, tmp_path, monkeypatch, capsys):
