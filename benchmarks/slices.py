@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,7 +67,7 @@ class ReferenceSlice:
         return inside
 
 
-def _labelled_share(cell: CellState, labels: int, pool_inside: set[Hashable]) -> float:
+def _labelled_share(cell: CellState, labels: int, pool_inside: Collection[Hashable]) -> float:
     """The share of the cell's first ``labels`` labelled examples (in the order they were
     chosen) that are in the slice."""
     chosen = [example_id for example_id, _ in cell.labeled[:labels]]
@@ -75,7 +75,7 @@ def _labelled_share(cell: CellState, labels: int, pool_inside: set[Hashable]) ->
 
 
 def slice_curves(
-    cells: Sequence[CellState], inside: np.ndarray, pool_inside: set[Hashable]
+    cells: Sequence[CellState], inside: np.ndarray, pool_inside: Collection[Hashable]
 ) -> dict[str, dict[str, list[float]]]:
     """Per strategy: label counts, the main metric on the slice and on the rest, and the share of
     the labelled examples in the slice (``pool_inside``: ids of the pool examples it holds),
