@@ -95,11 +95,12 @@ def slice_curves(
     curves = {}
     for strategy, points in sorted(by_strategy.items()):
         labels = sorted(points)
+        means = np.array([np.mean(points[n], axis=0) for n in labels])  # one (inside, outside, share) row per count
         curves[strategy] = {
             "labels": labels,
-            "inside": [float(np.mean([p[0] for p in points[n]])) for n in labels],
-            "outside": [float(np.mean([p[1] for p in points[n]])) for n in labels],
-            "labelled_share": [float(np.mean([p[2] for p in points[n]])) for n in labels],
+            "inside": means[:, 0].tolist(),
+            "outside": means[:, 1].tolist(),
+            "labelled_share": means[:, 2].tolist(),
             "seeds": [len(points[n]) for n in labels],
         }
     return curves
@@ -113,14 +114,13 @@ def format_slice_table(name: str, items: int, rest: int, metric: str, curves: di
         f"| {metric} | " + " | ".join(str(n) for n in labels) + " |",
         "|---|" + "---|" * len(labels),
     ]
+    rows = ((f"{name} ({items} items)", "inside", ".3f"), (f"rest ({rest} items)", "outside", ".3f"),
+            (f"its labels in {name}", "labelled_share", ".0%"))
     for strategy, curve in curves.items():
-        for part, size, key in ((name, items, "inside"), ("rest", rest, "outside")):
+        for title, key, number_format in rows:
             by_labels = dict(zip(curve["labels"], curve[key], strict=True))
-            cells = [f"{by_labels[n]:.3f}" if n in by_labels else "-" for n in labels]
-            lines.append(f"| {strategy}: {part} ({size} items) | " + " | ".join(cells) + " |")
-        by_labels = dict(zip(curve["labels"], curve["labelled_share"], strict=True))
-        cells = [f"{by_labels[n]:.0%}" if n in by_labels else "-" for n in labels]
-        lines.append(f"| {strategy}: its labels in {name} | " + " | ".join(cells) + " |")
+            cells = [format(by_labels[n], number_format) if n in by_labels else "-" for n in labels]
+            lines.append(f"| {strategy}: {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
