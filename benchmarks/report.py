@@ -140,13 +140,18 @@ def _fmt(value: float | None, spec: str = ".3f", unit: str = "") -> str:
     return "not reached" if value is None else format(value, spec) + unit
 
 
+def _fmt_p(p_value: float) -> str:
+    """``p<0.001``, ``p=0.004`` or ``p=0.37``: three decimals only where two would read as zero."""
+    return "p<0.001" if p_value < 0.001 else f"p={p_value:{'.3f' if p_value < 0.01 else '.2f'}}"
+
+
 def _final_test(entry: dict[str, Any]) -> str:
     tests = entry.get("paired_tests")
     if not tests:
         return "-"
     last = tests[-1]
     seeds = last["seeds"]
-    return f"{last['mean_difference']:+.3f} (p={last['p_value']:.2f}, {seeds} seed{'' if seeds == 1 else 's'})"
+    return f"{last['mean_difference']:+.3f} ({_fmt_p(last['p_value'])}, {seeds} seed{'' if seeds == 1 else 's'})"
 
 
 def format_table(summary: dict[str, Any]) -> str:
@@ -167,8 +172,38 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_curve_table(summary: dict[str, Any]) -> str:
+    """A Markdown table with one column per label count: per strategy the main metric's mean ±
+    std over its seeds and, against random, the paired bootstrap difference and p-value at each
+    count, over the seeds both ran (named in the row, since they may be fewer than either's)."""
+    main, strategies = summary["main_metric"], summary["strategies"]
+    labels = sorted({n for e in strategies.values() for n in e["curves"][main]["labels"]})
+    lines = [f"| {main} | " + " | ".join(f"{n:g}" for n in labels) + " |", "|---|" + "---|" * len(labels)]
+    base_seeds = set(strategies.get(BASELINE, {}).get("seeds", []))
+
+    def row(title: str, by_labels: dict[float, str]) -> str:
+        return f"| {title} | " + " | ".join(by_labels.get(n, "-") for n in labels) + " |"
+
+    for name, e in strategies.items():
+        curve = e["curves"][main]
+        seeds = len(e["seeds"])
+        lines.append(row(
+            f"{name} ({seeds} seed{'' if seeds == 1 else 's'})",
+            {n: f"{m:.3f} ± {s:.3f}" for n, m, s in zip(curve["labels"], curve["mean"], curve["std"], strict=True)},
+        ))
+        tests = e.get("paired_tests")
+        if tests:
+            shared = ", ".join(str(seed) for seed in sorted(base_seeds.intersection(e["seeds"])))
+            lines.append(row(
+                f"Δ vs {BASELINE}, seeds {shared}",
+                {t["labels"]: f"{t['mean_difference']:+.3f} ({_fmt_p(t['p_value'])})" for t in tests},
+            ))
+    return "\n".join(lines)
+
+
 def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bool = False) -> dict[str, Any]:
-    """Write ``summary.json``, ``table.md`` and the plots of a run; return the summary."""
+    """Write ``summary.json``, ``table.md`` (:func:`format_table` then :func:`format_curve_table`)
+    and the plots of a run; return the summary."""
     from benchmarks.plotting import plot_cost_curves, plot_learning_curves
 
     summary = build_summary(store.cells(), metrics, include_unfinished=include_unfinished)
@@ -176,7 +211,8 @@ def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bo
         logger.warning("no finished cells in %s yet: nothing to summarise", store.root)
         return summary
     (store.root / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (store.root / "table.md").write_text(format_table(summary) + "\n", encoding="utf-8")
+    tables = format_table(summary) + "\n\n" + format_curve_table(summary) + "\n"
+    (store.root / "table.md").write_text(tables, encoding="utf-8")
     plot_learning_curves(summary, summary["main_metric"], store.root / f"curve_{summary['main_metric']}.png")
     if any("cost_curve" in e for e in summary["strategies"].values()):
         plot_cost_curves(summary, store.root / "cost_curve.png")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from benchmarks.report import build_summary, format_table, write_report
+from benchmarks.report import build_summary, format_curve_table, format_table, write_report
 from benchmarks.store import CellState, RunStore
 
 pytestmark = pytest.mark.unit
@@ -55,6 +55,21 @@ def test_paired_tests_compare_each_label_count_on_the_seeds_both_ran():
     assert tests[0]["mean_difference"] == pytest.approx(-0.1)
 
 
+def test_curve_table_gives_each_label_count_and_the_paired_difference_on_shared_seeds():
+    # "late" stops at 80 labels, a count random never reached: no paired test there, "-" elsewhere.
+    cells = _cells() + [_cell("late", 1, [(50, 0.5), (80, 0.6)])]
+    lines = format_curve_table(build_summary(cells, ["exact_match"])).splitlines()
+    assert lines[0] == "| exact_match | 50 | 80 | 100 | 150 |"
+    assert "| good (2 seeds) | 0.300 ± 0.000 | - | 0.400 ± 0.000 | 0.500 ± 0.000 |" in lines
+    assert "| random (2 seeds) | 0.200 ± 0.000 | - | 0.300 ± 0.000 | 0.400 ± 0.000 |" in lines
+    bad = lines[lines.index("| bad (1 seed) | 0.100 ± 0.000 | - | 0.200 ± 0.000 | 0.300 ± 0.000 |") + 1]
+    assert bad.startswith("| Δ vs random, seeds 0 | -0.100 (p=") and bad.count("-0.100 (p=") == 3
+    late = lines[lines.index("| late (1 seed) | 0.500 ± 0.000 | 0.600 ± 0.000 | - | - |") + 1]
+    assert late.startswith("| Δ vs random, seeds 1 | +0.300 (p=") and late.endswith(") | - | - | - |")
+    after_random = lines[lines.index("| random (2 seeds) | 0.200 ± 0.000 | - | 0.300 ± 0.000 | 0.400 ± 0.000 |") + 1 :]
+    assert not after_random or not after_random[0].startswith("| Δ")
+
+
 def test_unfinished_cells_are_left_out_unless_asked():
     cells = _cells() + [_cell("late", 0, [(50, 0.9)], finished=False)]
     assert "late" not in build_summary(cells, ["exact_match"])["strategies"]
@@ -71,4 +86,5 @@ def test_priced_oracle_adds_cost_curves_and_cost_savings(tmp_path):
     for name in ("summary.json", "table.md", "curve_exact_match.png", "cost_curve.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "summary.json").read_text())["main_metric"] == "exact_match"
+    assert "| good (2 seeds) | 0.300 ± 0.000 |" in (tmp_path / "table.md").read_text()
     assert (tmp_path / "curve_exact_match.png").read_bytes()[:4] == b"\x89PNG"
