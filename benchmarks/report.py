@@ -184,7 +184,8 @@ def format_curve_table(summary: dict[str, Any]) -> str:
     def row(title: str, by_labels: dict[float, str]) -> str:
         return f"| {title} | " + " | ".join(by_labels.get(n, "-") for n in labels) + " |"
 
-    for name, e in strategies.items():
+    # Random first: the difference rows under every other strategy refer to it.
+    for name, e in sorted(strategies.items(), key=lambda item: item[0] != BASELINE):
         curve = e["curves"][main]
         seeds = len(e["seeds"])
         lines.append(row(
@@ -193,9 +194,9 @@ def format_curve_table(summary: dict[str, Any]) -> str:
         ))
         tests = e.get("paired_tests")
         if tests:
-            shared = ", ".join(str(seed) for seed in sorted(base_seeds.intersection(e["seeds"])))
+            shared = sorted(base_seeds.intersection(e["seeds"]))
             lines.append(row(
-                f"Δ vs {BASELINE}, seeds {shared}",
+                f"Δ vs {BASELINE}, seed{'' if len(shared) == 1 else 's'} {', '.join(map(str, shared))}",
                 {t["labels"]: f"{t['mean_difference']:+.3f} ({_fmt_p(t['p_value'])})" for t in tests},
             ))
     return "\n".join(lines)
