@@ -11,6 +11,8 @@ matplotlib.use("Agg")  # files only: benchmarks run headless
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.markdown import counted  # noqa: E402
+
 
 def _draw(xlabel: str, ylabel: str, title: str, path: Path) -> Path:
     plt.xlabel(xlabel)
@@ -25,7 +27,7 @@ def _draw(xlabel: str, ylabel: str, title: str, path: Path) -> Path:
 
 
 def _legend(strategy: str, seeds: int) -> str:
-    return f"{strategy} ({seeds} seed{'' if seeds == 1 else 's'})"
+    return f"{strategy} ({counted(seeds, 'seed')})"
 
 
 def _line_style(strategy: str, baseline: str | None) -> dict[str, str]:

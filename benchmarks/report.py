@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.curves import area_under_curve, labels_to_reach, mean_curve, savings_ratio
+from benchmarks.markdown import counted, label_count_table
 from benchmarks.significance import paired_bootstrap
 from benchmarks.store import CellState, RunStore
 
@@ -150,8 +151,7 @@ def _final_test(entry: dict[str, Any]) -> str:
     if not tests:
         return "-"
     last = tests[-1]
-    seeds = last["seeds"]
-    return f"{last['mean_difference']:+.3f} ({_fmt_p(last['p_value'])}, {seeds} seed{'' if seeds == 1 else 's'})"
+    return f"{last['mean_difference']:+.3f} ({_fmt_p(last['p_value'])}, {counted(last['seeds'], 'seed')})"
 
 
 def format_table(summary: dict[str, Any]) -> str:
@@ -177,29 +177,23 @@ def format_curve_table(summary: dict[str, Any]) -> str:
     std over its seeds and, against random, the paired bootstrap difference and p-value at each
     count, over the seeds both ran (named in the row, since they may be fewer than either's)."""
     main, strategies = summary["main_metric"], summary["strategies"]
-    labels = sorted({n for e in strategies.values() for n in e["curves"][main]["labels"]})
-    lines = [f"| {main} | " + " | ".join(f"{n:g}" for n in labels) + " |", "|---|" + "---|" * len(labels)]
     base_seeds = set(strategies.get(BASELINE, {}).get("seeds", []))
-
-    def row(title: str, by_labels: dict[float, str]) -> str:
-        return f"| {title} | " + " | ".join(by_labels.get(n, "-") for n in labels) + " |"
-
+    rows = []
     # Random first: the difference rows under every other strategy refer to it.
     for name, e in sorted(strategies.items(), key=lambda item: item[0] != BASELINE):
         curve = e["curves"][main]
-        seeds = len(e["seeds"])
-        lines.append(row(
-            f"{name} ({seeds} seed{'' if seeds == 1 else 's'})",
+        rows.append((
+            f"{name} ({counted(len(e['seeds']), 'seed')})",
             {n: f"{m:.3f} ± {s:.3f}" for n, m, s in zip(curve["labels"], curve["mean"], curve["std"], strict=True)},
         ))
         tests = e.get("paired_tests")
         if tests:
             shared = sorted(base_seeds.intersection(e["seeds"]))
-            lines.append(row(
-                f"Δ vs {BASELINE}, seed{'' if len(shared) == 1 else 's'} {', '.join(map(str, shared))}",
+            rows.append((
+                f"Δ vs {BASELINE}, {'seed' if len(shared) == 1 else 'seeds'} {', '.join(map(str, shared))}",
                 {t["labels"]: f"{t['mean_difference']:+.3f} ({_fmt_p(t['p_value'])})" for t in tests},
             ))
-    return "\n".join(lines)
+    return label_count_table(main, rows)
 
 
 def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bool = False) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmarks.markdown import label_count_table
+
 if TYPE_CHECKING:  # importing ``training`` pulls in torch; the CLI module imports this one
     from benchmarks.datasets import BenchmarkData
     from benchmarks.store import CellState
@@ -109,19 +111,14 @@ def slice_curves(
 def format_slice_table(name: str, items: int, rest: int, metric: str, curves: dict[str, dict]) -> str:
     """A Markdown table: one column per label count; per strategy the metric on the slice and on
     the rest, and the share of its labels in the slice."""
-    labels = sorted({n for c in curves.values() for n in c["labels"]})
-    lines = [
-        f"| {metric} | " + " | ".join(str(n) for n in labels) + " |",
-        "|---|" + "---|" * len(labels),
+    row_specs = ((f"{name} ({items} items)", "inside", ".3f"), (f"rest ({rest} items)", "outside", ".3f"),
+                 (f"its labels in {name}", "labelled_share", ".0%"))
+    rows = [
+        (f"{strategy}: {title}", {n: format(v, number_format) for n, v in zip(curve["labels"], curve[key], strict=True)})
+        for strategy, curve in curves.items()
+        for title, key, number_format in row_specs
     ]
-    rows = ((f"{name} ({items} items)", "inside", ".3f"), (f"rest ({rest} items)", "outside", ".3f"),
-            (f"its labels in {name}", "labelled_share", ".0%"))
-    for strategy, curve in curves.items():
-        for title, key, number_format in rows:
-            by_labels = dict(zip(curve["labels"], curve[key], strict=True))
-            cells = [format(by_labels[n], number_format) if n in by_labels else "-" for n in labels]
-            lines.append(f"| {strategy}: {title} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return label_count_table(metric, rows)
 
 
 @dataclass(frozen=True)
