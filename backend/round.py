@@ -120,7 +120,8 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
     if intent.train and len(data.labeled) >= settings.min_labeled:
         progress("train", 0, len(data.labeled))
         with _timed(timings, "train_s"):
-            adapter, trained = train_version(registry, version, model_path, data.labeled, settings, progress)
+            adapter, trained = train_version(registry, version, model_path, data.labeled, settings, progress,
+                                             precision=service.precision)
     elif intent.train:
         logger.info("project %s: %d labeled < min_labeled=%d, not training",
                     state.project_id, len(data.labeled), settings.min_labeled)
@@ -192,11 +193,12 @@ def execute_round(state: ProjectState, service: ServiceSettings, progress: Round
 
 
 def train_version(registry: AdapterRegistry, version: str, model_path: str, labeled: list[Example],
-                  settings: ProjectSettings, progress: RoundProgress) -> tuple[AdapterVersion, dict[str, Any]]:
+                  settings: ProjectSettings, progress: RoundProgress, precision: str = "auto",
+                  ) -> tuple[AdapterVersion, dict[str, Any]]:
     """Train adapter ``version`` from the current one; it is published atomically, so a crash
     mid-training leaves the previous version current."""
     previous = registry.current()
-    config = TrainConfig(epochs=settings.train_epochs, lr=settings.learning_rate, seed=settings.seed)
+    config = TrainConfig(epochs=settings.train_epochs, lr=settings.learning_rate, seed=settings.seed, precision=precision)
     with registry.writing(version) as folder:
         result = train_adapter(
             model_path, labeled, folder, config=config,

@@ -16,6 +16,7 @@ from typing import Any
 from labellers import available as available_labellers
 from strategies import available
 from training.engine import ENGINE_KINDS
+from training.precision import PRECISIONS
 
 MODES = ("review", "auto")
 # "gold" replays known answers: an oracle for simulations (benchmarks/), not for live projects.
@@ -45,6 +46,8 @@ class ServiceSettings:
     engine: str = "transformers"
     engine_url: str | None = None
     queue_name: str = "atgen-ls"
+    # Training and inference precision (training.precision): auto = bf16 where the hardware has it.
+    precision: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -61,6 +64,7 @@ class ServiceSettings:
             engine=env.get("ENGINE", "transformers"),
             engine_url=env.get("ENGINE_URL") or None,
             queue_name=env.get("QUEUE_NAME", "atgen-ls"),
+            precision=env.get("PRECISION", "auto"),
         )
 
     def __post_init__(self):
@@ -68,11 +72,18 @@ class ServiceSettings:
             raise SettingsError("ENGINE", f"must be one of {', '.join(ENGINE_KINDS)}, got {self.engine!r}")
         if self.engine == "openai_compatible" and not self.engine_url:
             raise SettingsError("ENGINE_URL", "ENGINE=openai_compatible needs ENGINE_URL, e.g. http://gpu-box:8000/v1")
+        if self.precision not in PRECISIONS:
+            raise SettingsError("PRECISION", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     @property
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments of ``training.get_engine`` beyond the kind and model."""
-        return {"base_url": self.engine_url} if self.engine == "openai_compatible" else {}
+        if self.engine == "openai_compatible":
+            return {"base_url": self.engine_url}  # the server runs in its own precision
+        from training.models import default_device
+        from training.precision import precision_dtype_name, resolve_precision
+
+        return {"dtype": precision_dtype_name(resolve_precision(self.precision, default_device()))}
 
 
 @dataclass

@@ -67,6 +67,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--engine-param", action="append", default=[], metavar="KEY=VALUE", help="engine option (repeatable)")
     model.add_argument("--train-param", action="append", default=[], metavar="KEY=VALUE",
                        help="training.lora.TrainConfig field, e.g. epochs=3 (repeatable)")
+    model.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                       help="training and inference precision; auto (default; the default preset: bf16): bf16 where "
+                       "the CPU (AVX512-BF16, AMX) or GPU computes it natively, else fp32. The run records the resolved value")
     model.add_argument("--metrics", nargs="+", help="metrics; the first is the main one (default exact_match)")
     model.add_argument("--max-new-tokens", type=int, help="answer length on the test split and in pool scoring (default 32)")
     model.add_argument("--threads", type=int, help="torch CPU threads (share the machine: 1 is polite)")
@@ -85,7 +88,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 _DEFAULTS: dict[str, Any] = dict(
     strategies=["random"], seeds=[0, 1, 2], test_size=500, pool_size=1000, initial_size=50, query_size=50,
-    metrics=["exact_match"], max_new_tokens=32, model=None,
+    metrics=["exact_match"], max_new_tokens=32, model=None, precision="auto",
 )
 
 
@@ -174,6 +177,16 @@ def _price_model(model: str | None) -> str | None:
     return model
 
 
+def _resolved_precision(precision: str) -> str:
+    from training.models import default_device
+    from training.precision import resolve_precision
+
+    resolved = resolve_precision(precision, default_device())
+    if resolved != precision:
+        logger.info("precision %s: %s on this machine", precision, resolved)
+    return resolved
+
+
 def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     """Validate the options and turn them into run plans (one per data set)."""
     from benchmarks.loop import ExperimentConfig
@@ -211,6 +224,9 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     stopping = StoppingCriteria(max_iterations, max_labels, args.money_budget, args.target_metric)
 
     train_params = {**options.get("train_params", {}), **parse_key_values(args.train_param, "--train-param")}
+    engine_params = parse_key_values(args.engine_param, "--engine-param")
+    if "precision" in train_params or "dtype" in engine_params:
+        raise BenchArgumentError("set the precision with --precision, not --train-param precision= or --engine-param dtype=")
     try:
         slices = tuple(ReferenceSlice.parse(spec) for spec in args.slice)
     except SliceError as exc:
@@ -218,7 +234,7 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     common = dict(
         stopping=stopping, test_size=numbers["test_size"], pool_size=numbers["pool_size"], data_seed=args.data_seed,
         input_column=args.input_column, output_column=args.output_column, model=_setting(args, options, "model"),
-        engine=args.engine, engine_params=parse_key_values(args.engine_param, "--engine-param"),
+        engine=args.engine, engine_params=engine_params, precision=_resolved_precision(_setting(args, options, "precision")),
         initial_size=numbers["initial_size"], query_size=numbers["query_size"], initial_strategy=args.initial_strategy,
         strategy_params=_strategy_params(args.strategy_param), labeller=args.labeller,
         labeller_params=parse_key_values(args.labeller_param, "--labeller-param"), price_as=_price_model(args.price_as),

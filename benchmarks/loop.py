@@ -37,6 +37,7 @@ from strategies import get_strategy_with_length
 from training import get_engine
 from training.example import Example
 from training.lora import TrainConfig, train_adapter
+from training.precision import precision_dtype_name
 from training.tiny import build_tiny_model
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,16 @@ class ExperimentConfig:
     price_as: str | None = None
     train_params: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 32
+    # Training and inference precision, resolved ("fp32" or "bf16"): every cell of a run computes
+    # alike, whichever machine runs it.
+    precision: str = "fp32"
+
+    def __post_init__(self):
+        if self.precision not in RESOLVED_PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {RESOLVED_PRECISIONS} (got {self.precision!r}); "
+                "resolve 'auto' first with training.precision.resolve_precision"
+            )
 
     @property
     def main_metric(self) -> str:
@@ -103,6 +114,9 @@ def _timed(times: dict[str, float], phase: str):
 
 
 TINY_MODEL = "tiny"
+RESOLVED_PRECISIONS = ("fp32", "bf16")
+# Engines that load the model themselves, in the run's precision; a server engine has its own.
+_ENGINES_WITH_DTYPE = ("transformers", "vllm")
 
 
 def resolve_model(name: str | None) -> str | None:
@@ -145,7 +159,10 @@ class CellRunner:
         self.model = resolve_model(config.model)
 
     def make_engine(self, adapter: str | None):
-        return get_engine(self.config.engine, model=self.model, adapter=adapter, **self.config.engine_params)
+        options = dict(self.config.engine_params)
+        if self.config.engine in _ENGINES_WITH_DTYPE:
+            options["dtype"] = precision_dtype_name(self.config.precision)
+        return get_engine(self.config.engine, model=self.model, adapter=adapter, **options)
 
     def run(self, strategy_name: str, seed: int) -> CellState:
         config = self.config
@@ -253,5 +270,5 @@ class CellRunner:
         return new_labels, cost, skipped
 
     def _train(self, labeled: Sequence[Example], output_dir: Path, init_adapter: str | None, seed: int) -> None:
-        params = {"seed": seed, **self.config.train_params}
+        params = {"seed": seed, **self.config.train_params, "precision": self.config.precision}
         train_adapter(self.model, labeled, str(output_dir), config=TrainConfig(**params), init_adapter=init_adapter)

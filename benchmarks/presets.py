@@ -52,6 +52,9 @@ PRESETS: dict[str, Preset] = {
             # epochs of 50 examples: relaxed EM 0.00 on qa_wikidata, vs 0.23 at 3e-4 and 0.48 at 1e-3
             # (BENCHMARKS.md, "Learning rate").
             train_params={"lr": 1e-3},
+            # One precision for every cell, whichever machine adds it to the archive: bf16 runs
+            # natively on GPUs and on AVX512-BF16/AMX CPUs, 1.5-2x faster than fp32 (README).
+            precision="bf16",
         ),
         top_up_seeds=(3, 4),
         top_up_best=2,

@@ -31,6 +31,9 @@ from typing import Any
 CURVE_FIXED_COLUMNS = ("strategy", "seed", "iteration", "labels", "cost")
 # Settings a run may change between invocations: adding strategies or seeds extends a run.
 _EXTENDABLE_SETTINGS = frozenset({"strategies", "seeds"})
+# Settings added after runs were archived, with the value those runs used without naming it: a
+# saved config that lacks one is read as having that value.
+_LATER_SETTINGS = {"precision": "fp32"}
 
 
 class ConfigMismatchError(ValueError):
@@ -106,7 +109,8 @@ class RunStore:
         if not path.exists():
             _write_atomic(path, json.dumps(_with_sorted_lists(config, config), indent=2, sort_keys=True))
             return
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        on_disk = json.loads(path.read_text(encoding="utf-8"))
+        saved = {**{key: value for key, value in _LATER_SETTINGS.items() if key in config}, **on_disk}
         differing = sorted(
             key for key in (set(saved) | set(config)) - _EXTENDABLE_SETTINGS
             if saved.get(key) != config.get(key)
@@ -118,7 +122,7 @@ class RunStore:
                 f"use another --run-name or the original settings"
             )
         merged = _with_sorted_lists(saved, config)
-        if merged != saved:  # an unchanged file stays untouched (archives live in git)
+        if merged != on_disk:  # an unchanged file stays untouched (archives live in git)
             _write_atomic(path, json.dumps(merged, indent=2, sort_keys=True))
 
     def adapter_dir(self, strategy: str, seed: int, iteration: int) -> Path:

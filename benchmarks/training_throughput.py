@@ -62,7 +62,7 @@ def bench_train(args) -> None:
     for size in args.sizes:
         examples = training_rows(args.data, size)
         config = TrainConfig(epochs=1, batch_size=args.batch_size, eval_fraction=0.2, group_by_length=args.group_by_length,
-                             gradient_checkpointing=args.gradient_checkpointing)
+                             gradient_checkpointing=args.gradient_checkpointing, precision=args.precision)
         n_train = size - max(1, round(0.2 * size))
         full_steps = -(-n_train // args.batch_size)
         # Cap the run by training on fewer rows; the round time is then projected from tokens/s.
@@ -80,7 +80,8 @@ def bench_train(args) -> None:
         report(
             measure="train_round", data=args.data or "synthetic", device=args.device or "auto", examples=size, epochs=1,
             batch_size=args.batch_size, group_by_length=args.group_by_length,
-            gradient_checkpointing=args.gradient_checkpointing, steps_run=result.steps, steps_full=full_steps,
+            gradient_checkpointing=args.gradient_checkpointing, precision=result.precision,
+            steps_run=result.steps, steps_full=full_steps,
             train_tokens_per_s=round(result.tokens_per_second, 1),
             padded_per_real_token=round(result.padded_tokens / max(result.train_tokens, 1), 3),
             peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -109,15 +110,20 @@ def naive_generate(model, tokenizer, prompts, max_new_tokens, formatter) -> floa
 def bench_engine(args) -> None:
     from training import get_engine
 
-    prompts = [e.input for e in make_examples(args.pool, seed=1)]
-    options = {"device": args.device, "batch_size": args.batch_size} if args.engine == "transformers" else {}
+    prompts = [e.input for e in training_rows(args.data, args.pool)] if args.data else [e.input for e in make_examples(args.pool, seed=1)]
+    from training.models import default_device
+    from training.precision import precision_dtype, resolve_precision
+
+    precision = resolve_precision(args.precision, args.device or default_device())
+    options = {"device": args.device, "batch_size": args.batch_size, "dtype": precision_dtype(precision)} if args.engine == "transformers" else {}
     started = time.perf_counter()
     engine = get_engine(args.engine, **options)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     engine.generate(prompts, max_new_tokens=args.max_new_tokens)
     engine_s = time.perf_counter() - started
-    figures = dict(measure="engine_pool", engine=args.engine, device=args.device or "auto", pool=args.pool,
+    figures = dict(measure="engine_pool", engine=args.engine, device=args.device or "auto", data=args.data or "synthetic",
+                   precision=precision, pool=args.pool,
                    max_new_tokens=args.max_new_tokens, load_s=round(load_s, 1), engine_s=round(engine_s, 1),
                    engine_prompts_per_s=round(args.pool / engine_s, 2))
     if args.naive and args.engine == "transformers":
@@ -165,6 +171,8 @@ def main(argv=None) -> None:
     parser.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=True,
                         help="length-grouped training batches (default on)")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations in backward")
+    parser.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16"],
+                        help="bf16 mixed precision for training and the transformers engine (training.precision)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--pool", type=int, default=500)
     parser.add_argument("--naive", type=int, default=50, help="prompts timed with the naive loop (0: skip)")

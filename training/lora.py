@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 
 from training.batching import GROUP_BATCHES, length_grouped_batches
 from training.example import Example
-from training.models import load_model_and_tokenizer, resolve_model_path
+from training.models import default_device, load_model_and_tokenizer, resolve_model_path
+from training.precision import autocast, check_precision, precision_dtype, resolve_precision
 from training.prompts import FewShot, encode_answer, encode_prompt, format_prompt
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class TrainConfig:
     # Recompute each layer's activations in the backward pass (Chen et al. 2016, arXiv
     # 1604.06174): on SQuAD-passage rows peak memory 11.0 -> 5.9 GB for twice the time (README).
     gradient_checkpointing: bool = False
+    # Mixed precision (training.precision): "bf16" autocasts the forward pass, "fp32" does not,
+    # "auto" takes bf16 where the device computes it natively. Adapters and optimiser stay fp32.
+    precision: str = "auto"
     eval_fraction: float = 0.2
     early_stopping_patience: int | None = 2
     from_scratch: bool = False
@@ -98,6 +102,10 @@ class TrainConfig:
             problems.append(f"eval_fraction must be in [0, 1) (got {self.eval_fraction})")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             problems.append("early_stopping_patience must be >= 1 or None")
+        try:
+            check_precision(self.precision)
+        except ValueError as error:
+            problems.append(str(error))
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
@@ -132,6 +140,8 @@ class TrainResult:
     # Tokens the forward passes computed, padding included (length-grouped batches keep it low).
     padded_tokens: int = 0
     seconds: float = 0.0
+    # The precision the forward passes ran in ("auto" resolved on the training device).
+    precision: str = "fp32"
     continued_from: str | None = None
     config: dict = field(default_factory=dict)
 
@@ -218,7 +228,8 @@ def _summed_token_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Ten
 
 
 def completion_loss(
-    model, tokenizer, examples: Sequence[Example], *, system_prompt=None, few_shot: FewShot = (), max_length: int = 512, batch_size: int = 8
+    model, tokenizer, examples: Sequence[Example], *, system_prompt=None, few_shot: FewShot = (), max_length: int = 512,
+    batch_size: int = 8, precision: str = "fp32",
 ) -> float:
     """Mean cross-entropy per answer token of ``examples`` under ``model`` (the eval loss).
 
@@ -228,17 +239,18 @@ def completion_loss(
     512 tokens that is several GB less.
     """
     encoded = [encode_example(tokenizer, e, max_length, system_prompt, few_shot) for e in examples]
-    return _mean_loss(model, encoded, tokenizer.pad_token_id, batch_size)
+    device = next(model.parameters()).device
+    return _mean_loss(model, encoded, tokenizer.pad_token_id, batch_size, resolve_precision(precision, device))
 
 
-def _mean_loss(model, encoded: Sequence[_Encoded], pad_id: int, batch_size: int) -> float:
+def _mean_loss(model, encoded: Sequence[_Encoded], pad_id: int, batch_size: int, precision: str) -> float:
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     device = next(model.parameters()).device
     # The loss is a sum over tokens: any order gives it, and sorted batches carry least padding.
     encoded = sorted(encoded, key=lambda e: len(e.input_ids))
-    with torch.enable_grad() if _is_4bit(model) else torch.no_grad():
+    with torch.enable_grad() if _is_4bit(model) else torch.no_grad(), autocast(precision, device):
         for start in range(0, len(encoded), batch_size):
             loss, n = _summed_token_loss(model, _collate(encoded[start : start + batch_size], pad_id, device))
             total, count = total + loss.item(), count + n
@@ -256,7 +268,7 @@ def split_train_eval(examples: Sequence[Example], fraction: float, seed: int) ->
     return [examples[i] for i in order[n_eval:]], [examples[i] for i in order[:n_eval]]
 
 
-def _build_model(model_name: str | None, config: TrainConfig, init_adapter, device):
+def _build_model(model_name: str | None, config: TrainConfig, init_adapter, device, precision: str):
     """The trainable model and its tokenizer, plus the adapter/checkpoint it continues from."""
     continue_from = None if config.from_scratch or init_adapter is None else str(init_adapter)
     if config.full_finetune:
@@ -268,7 +280,7 @@ def _build_model(model_name: str | None, config: TrainConfig, init_adapter, devi
         from transformers import BitsAndBytesConfig
 
         quantization = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=precision_dtype(precision)
         )
     base, tokenizer = load_model_and_tokenizer(model_name, dtype=torch.float32, device=device, quantization_config=quantization)
     from peft import LoraConfig, PeftModel, get_peft_model
@@ -354,7 +366,9 @@ def train_adapter(
     else:
         train_set, eval_set = labeled, [e for e in eval_examples if e.is_labeled]
     torch.manual_seed(config.seed)
-    model, tokenizer, continued_from = _build_model(model_name, config, init_adapter, device)
+    device = device or default_device()
+    precision = resolve_precision(config.precision, device)
+    model, tokenizer, continued_from = _build_model(model_name, config, init_adapter, device, precision)
     if config.gradient_checkpointing:
         # Non-reentrant checkpoints propagate gradients to LoRA weights behind frozen inputs.
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -380,6 +394,7 @@ def train_adapter(
         steps=0,
         epochs_completed=0,
         stopped_early=False,
+        precision=precision,
         continued_from=continued_from,
         config=config.to_dict(),
     )
@@ -393,7 +408,8 @@ def train_adapter(
     for epoch in range(config.epochs):
         for indices in length_grouped_batches(train_lengths, config.batch_size, shuffler, group_batches):
             batch = _collate([train_encoded[i] for i in indices], tokenizer.pad_token_id, device)
-            loss_sum, n_tokens = _summed_token_loss(model, batch)
+            with autocast(precision, device):
+                loss_sum, n_tokens = _summed_token_loss(model, batch)
             loss = loss_sum / max(n_tokens, 1)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
@@ -413,7 +429,7 @@ def train_adapter(
         result.epochs_completed = epoch + 1
         if not eval_encoded:
             continue
-        eval_loss = _mean_loss(model, eval_encoded, tokenizer.pad_token_id, config.batch_size)
+        eval_loss = _mean_loss(model, eval_encoded, tokenizer.pad_token_id, config.batch_size, precision)
         model.train()
         result.eval_losses.append(eval_loss)
         logger.info("epoch %d: eval loss %.4f", epoch + 1, eval_loss)

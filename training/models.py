@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 
+from training.precision import precision_dtype, resolve_precision
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ALIASES = (None, "smollm2", "default")
@@ -97,6 +99,20 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _keep_lm_head_input_contiguous(model) -> None:
+    """Hand the LM head a contiguous input.
+
+    ``generate`` keeps only the last position of the prompt (``hidden[:, -1:, :]``, a strided
+    view). ``F.linear`` cannot fold a strided 3-D input into one matrix product, so it runs a
+    batched product against the (vocabulary x hidden) weight expanded to the batch: one copy of
+    the whole weight per row. On SmolLM2 (49,152 x 576) with 16 prompts that cost 0.2 s per batch
+    in float32 and 2.2 s in bfloat16, 64% of the time of greedy decoding short answers on CPU.
+    """
+    head = model.get_output_embeddings()
+    if head is not None:
+        head.register_forward_pre_hook(lambda module, args: (args[0].contiguous(), *args[1:]))
+
+
 def load_tokenizer(name: str | None):
     """The tokenizer of ``name``, with a pad token (eos when the model defines none)."""
     from transformers import AutoTokenizer
@@ -116,9 +132,11 @@ def load_model_and_tokenizer(
 ):
     """Load a causal LM and its tokenizer; returns ``(model, tokenizer)`` with the model in eval mode.
 
-    ``dtype`` defaults to float32 on CPU (bf16 matmuls are slow there and drift on near-ties)
-    and bfloat16 on GPU. ``quantization_config`` (a ``BitsAndBytesConfig``) loads a quantised base
-    for QLoRA.
+    ``dtype`` defaults to bfloat16 where ``device`` computes it natively (GPUs from Ampere on,
+    CPUs with AVX512-BF16 or AMX; ``training.precision``) and float32 elsewhere: emulated bf16 is
+    slower than float32. Pass ``torch.float32`` where results must match another engine token for
+    token (bf16 breaks near-ties differently). ``quantization_config`` (a ``BitsAndBytesConfig``)
+    loads a quantised base for QLoRA.
     """
     from transformers import AutoModelForCausalLM
 
@@ -126,7 +144,7 @@ def load_model_and_tokenizer(
     if isinstance(dtype, str):
         dtype = getattr(torch, dtype)
     if dtype is None:
-        dtype = torch.float32 if device == "cpu" else torch.bfloat16
+        dtype = precision_dtype(resolve_precision("auto", device))
     path = resolve_model_path(name)
     kwargs = {"dtype": dtype}
     if quantization_config is not None:
@@ -136,6 +154,7 @@ def load_model_and_tokenizer(
     if quantization_config is None:
         model.to(device)
     model.eval()
+    _keep_lm_head_input_contiguous(model)
     tokenizer = load_tokenizer(path)
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id

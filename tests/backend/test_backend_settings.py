@@ -67,7 +67,7 @@ def test_service_settings_read_environment():
 
 @pytest.mark.parametrize(
     ("env", "key"),
-    [({"ENGINE": "tensorrt"}, "ENGINE"), ({"ENGINE": "openai_compatible"}, "ENGINE_URL")],
+    [({"ENGINE": "tensorrt"}, "ENGINE"), ({"ENGINE": "openai_compatible"}, "ENGINE_URL"), ({"PRECISION": "fp16"}, "PRECISION")],
 )
 def test_service_engine_settings_are_checked_at_start(env, key):
     with pytest.raises(SettingsError) as error:
@@ -78,7 +78,16 @@ def test_service_engine_settings_are_checked_at_start(env, key):
 def test_an_inference_server_url_reaches_the_engine():
     service = ServiceSettings.from_env({"ENGINE": "openai_compatible", "ENGINE_URL": "http://gpu:8000/v1"})
     assert service.engine_options == {"base_url": "http://gpu:8000/v1"}
-    assert ServiceSettings.from_env({}).engine_options == {}
+
+
+def test_precision_reaches_the_engine_resolved_for_this_machine():
+    from training.models import default_device
+    from training.precision import bf16_is_native
+
+    assert ServiceSettings.from_env({"PRECISION": "fp32"}).engine_options == {"dtype": "float32"}
+    assert ServiceSettings.from_env({"ENGINE": "vllm", "PRECISION": "bf16"}).engine_options == {"dtype": "bfloat16"}
+    native = "bfloat16" if bf16_is_native(default_device()) else "float32"
+    assert ServiceSettings.from_env({}).engine_options == {"dtype": native}
 
 
 def test_the_cli_refuses_to_start_with_a_bad_engine_setting(monkeypatch, capsys):

@@ -34,6 +34,8 @@ def _error(capsys, *argv):
         (("--data", "x.csv", "--seeds", "1", "1"), "must not repeat a value"),
         (("--data", "x.csv", "--slice", "unknown"), "--slice expects NAME=REGEX"),
         (("--preset", "default", "--run-name", "r"), "--run-name names one run but preset 'default' has 2 data sets"),
+        (("--data", "x.csv", "--train-param", "precision=bf16"), "set the precision with --precision"),
+        (("--data", "x.csv", "--engine-param", "dtype=float16"), "set the precision with --precision"),
     ],
 )
 def test_inconsistent_options_fail_with_a_message_naming_the_option(capsys, argv, message):
@@ -78,3 +80,16 @@ def test_default_preset_plans_both_tasks_with_the_issue_budget():
     assert plans[0].top_up_seeds == (3, 4) and plans[0].strategies[0] == "random"
     issue_minimum = {"random", "huds", "idds", "facility_location", "nsp", "te_delfy"}
     assert issue_minimum <= set(plans[0].strategies) <= set(strategies.available())
+    assert {p.config.precision for p in plans} == {"bf16"}  # the same on every machine that adds cells
+
+
+def test_the_run_records_the_precision_auto_resolved_to(monkeypatch):
+    import torch
+
+    assert build_plans(_args("--preset", "quick", "--precision", "fp32"))[0].config.precision == "fp32"
+    for native, resolved in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        plan, = build_plans(_args("--preset", "quick"))
+        assert plan.config.precision == resolved and plan.config.to_json()["precision"] == resolved

@@ -55,3 +55,16 @@ def test_a_crash_while_writing_leaves_the_previous_cell_intact(tmp_path, monkeyp
         store.save_cell(CellState("random", 0, rows=[]))
     monkeypatch.undo()
     assert RunStore(tmp_path).load_cell("random", 0) == good
+
+
+def test_a_run_saved_before_precision_existed_reads_as_float32(tmp_path):
+    import json
+
+    store = RunStore(tmp_path)
+    old = {"data": "x.csv", "strategies": ["random"], "seeds": [0]}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    with pytest.raises(ConfigMismatchError, match="precision: was 'fp32', now 'bf16'"):
+        store.check_config({**old, "precision": "bf16"})
+    assert json.loads((tmp_path / "config.json").read_text()) == old  # a refused run writes nothing
+    store.check_config({**old, "precision": "fp32"})
+    assert json.loads((tmp_path / "config.json").read_text())["precision"] == "fp32"

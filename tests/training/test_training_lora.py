@@ -15,7 +15,8 @@ pytestmark = pytest.mark.unit
 
 WORDS = ["cat", "dog", "red", "blue", "one", "two", "sun", "moon"]
 EXAMPLES = [Example(id=i, input=f"say {w}", output=w) for i, w in enumerate(WORDS)]
-FAST = dict(lr=1e-2, epochs=4, batch_size=4, eval_fraction=0.0, warmup_ratio=0.0, r=8, alpha=16)
+# float32: these tests compare losses to 1e-5 across reloads (bf16 is tested in test_training_precision).
+FAST = dict(lr=1e-2, epochs=4, batch_size=4, eval_fraction=0.0, warmup_ratio=0.0, r=8, alpha=16, precision="fp32")
 
 warnings.filterwarnings("ignore", message=".*autograd kernel was not registered.*")
 
@@ -23,7 +24,7 @@ warnings.filterwarnings("ignore", message=".*autograd kernel was not registered.
 def reload_loss(base, adapter, examples):
     from peft import PeftModel
 
-    model, tokenizer = load_model_and_tokenizer(base)
+    model, tokenizer = load_model_and_tokenizer(base, dtype=torch.float32)
     return completion_loss(PeftModel.from_pretrained(model, adapter), tokenizer, examples)
 
 
@@ -39,7 +40,7 @@ def test_loss_only_on_answer_tokens(tiny_model_path):
 
 
 def test_loss_computes_logits_only_where_an_answer_token_is_predicted(tiny_model_path):
-    model, tokenizer = load_model_and_tokenizer(tiny_model_path)
+    model, tokenizer = load_model_and_tokenizer(tiny_model_path, dtype=torch.float32)
     rows = [Example(i, "say " + "word " * (4 * i + 1), f"answer {i}") for i in range(4)]
     batch = lora._collate([encode_example(tokenizer, e, 512) for e in rows], tokenizer.pad_token_id, "cpu")
     kept_shapes = []

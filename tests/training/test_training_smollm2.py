@@ -27,7 +27,8 @@ def addition_examples() -> list[Example]:
 
 @pytest.fixture(scope="module")
 def engine():
-    return TransformersEngine(system_prompt=SYSTEM, batch_size=16)
+    # float32: batch invariance and forward-pass equality are exact only without bf16 rounding.
+    return TransformersEngine(system_prompt=SYSTEM, batch_size=16, dtype="float32")
 
 
 def test_smollm2_greedy_is_batch_invariant_and_logprobs_match_a_forward_pass(engine):
