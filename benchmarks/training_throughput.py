@@ -5,6 +5,7 @@ Prints one JSON object per measurement. Examples (Makefile `bench` or by hand):
     python benchmarks/training_throughput.py train --sizes 100 1000 --max-steps 8
     python benchmarks/training_throughput.py train --data bigbench:disfl_qa --sizes 64 --batch-size 8 [--no-group-by-length]
     python benchmarks/training_throughput.py engine --pool 500 --naive 50
+    python benchmarks/training_throughput.py engine --data bigbench:qa_wikidata --adapter DIR --pool 160 --naive 0 --precision bf16
     python benchmarks/training_throughput.py engine --engine vllm --pool 500 --naive 0   # in .venv-vllm
     python benchmarks/training_throughput.py switch
 
@@ -117,13 +118,13 @@ def bench_engine(args) -> None:
     precision = resolve_precision(args.precision, args.device or default_device())
     options = {"device": args.device, "batch_size": args.batch_size, "dtype": precision_dtype(precision)} if args.engine == "transformers" else {}
     started = time.perf_counter()
-    engine = get_engine(args.engine, **options)
+    engine = get_engine(args.engine, adapter=args.adapter, **options)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     engine.generate(prompts, max_new_tokens=args.max_new_tokens)
     engine_s = time.perf_counter() - started
     figures = dict(measure="engine_pool", engine=args.engine, device=args.device or "auto", data=args.data or "synthetic",
-                   precision=precision, pool=args.pool,
+                   precision=precision, adapter=args.adapter is not None, pool=args.pool,
                    max_new_tokens=args.max_new_tokens, load_s=round(load_s, 1), engine_s=round(engine_s, 1),
                    engine_prompts_per_s=round(args.pool / engine_s, 2))
     if args.naive and args.engine == "transformers":
@@ -173,6 +174,7 @@ def main(argv=None) -> None:
     parser.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations in backward")
     parser.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16"],
                         help="bf16 mixed precision for training and the transformers engine (training.precision)")
+    parser.add_argument("--adapter", help="engine: serve this LoRA adapter folder (as the benchmark's evaluation does)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--pool", type=int, default=500)
     parser.add_argument("--naive", type=int, default=50, help="prompts timed with the naive loop (0: skip)")
