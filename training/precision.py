@@ -2,8 +2,9 @@
 
 bfloat16 (Kalamkar et al. 2019, arXiv 1905.12322) keeps float32's exponent range with an 8-bit
 mantissa, so mixed-precision training needs no loss scaling: matmuls run in bf16 under
-``torch.autocast`` while the trainable weights, the optimiser state and the loss stay float32
-(Micikevicius et al. 2018, ICLR, "Mixed Precision Training").
+``torch.autocast`` and a frozen base model is held in bf16, while the trainable weights, the
+optimiser state and the loss stay float32 (Micikevicius et al. 2018, ICLR, "Mixed Precision
+Training").
 
 It pays only where the chip computes bf16 natively: CUDA GPUs from Ampere on, and CPUs with
 AVX512-BF16 or AMX. On SmolLM2-135M, one thread of an AMD EPYC with AVX512-BF16 runs a training
