@@ -212,6 +212,7 @@ def train_version(registry: AdapterRegistry, version: str, model_path: str, labe
         "eval_loss": result.eval_loss,
         "epochs": result.epochs_completed,
         "tokens_per_second": result.tokens_per_second,
+        "precision": result.precision,
     }
 
 

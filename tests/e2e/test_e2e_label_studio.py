@@ -17,6 +17,7 @@ from rq.job import Job
 import label_studio_templates
 from backend.project_state import ProjectState
 from tests.e2e.conftest import Backend
+from training.precision import resolve_precision
 from training.tiny import build_tiny_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -117,6 +118,8 @@ def test_labels_retrain_and_reorder_the_queue(stack):
     last = state.rounds()[-1]
     assert last["labeled"] == N_ANNOTATED and last["strategy"] == "nsp"
     assert last["trained"]["train_count"] + last["trained"]["eval_count"] == N_ANNOTATED
+    # PRECISION defaults to auto: the worker trained in bf16 exactly where this CPU computes it
+    assert last["trained"]["precision"] == resolve_precision("auto", "cpu")
     assert len(state.rounds()) <= 1 + 2  # the set-up round plus at most two for ten labels
     job = Job.fetch(last["job_id"], connection=conn)
     assert job.meta["stage"] == "done" and job.get_status() == "finished"
