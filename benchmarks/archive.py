@@ -8,8 +8,9 @@ paired tests), the ids it chose and its spend, with label texts and adapters dro
 
 A run given the same ``--archive`` takes the archived cells as done, so seeds and strategies
 run on different machines or in different sessions add up to one table; ``--report-only
---archive DIR`` rebuilds that table from the archive alone. Unfinished cells are never archived:
-without their adapter they could not resume.
+--archive DIR`` rebuilds that table from the archive alone. A run archives each cell the moment
+it finishes, so a run killed later (a session that ends, a machine handed back) loses only the
+cell it was in. Unfinished cells are never archived: without their adapter they could not resume.
 """
 from __future__ import annotations
 
@@ -62,9 +63,17 @@ class RunArchive:
         finished = [cell for cell in store.cells() if cell.finished]
         if not finished:
             return 0
-        archived = RunStore(self.root)
-        archived.check_config(config)
-        for cell in finished:
-            archived.save_cell(without_labels(cell))
+        self._save(finished, config)
         logger.info("archived %d finished cell(s) in %s", len(finished), self.root)
         return len(finished)
+
+    def keep_cell(self, cell: CellState, config: dict[str, Any]) -> None:
+        """Write one cell that has just finished into the archive."""
+        self._save([cell], config)
+        logger.info("archived %s seed %d in %s", cell.strategy, cell.seed, self.root)
+
+    def _save(self, cells: list[CellState], config: dict[str, Any]) -> None:
+        archived = RunStore(self.root)
+        archived.check_config(config)
+        for cell in cells:
+            archived.save_cell(without_labels(cell))

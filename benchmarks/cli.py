@@ -277,7 +277,8 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     if args.report_only:
         summary = write_report(store, config.metrics, include_unfinished=args.include_unfinished)
     else:
-        summary = _run(plan, data, store, args.include_unfinished)
+        keep_cell = (lambda cell: archive.keep_cell(cell, run_config)) if archive else None
+        summary = _run(plan, data, store, args.include_unfinished, keep_cell)
     if members:
         cells = summarised_cells(store.cells(), args.include_unfinished)
         write_slice_report(store.root, cells, members, config.metrics[0])
@@ -298,17 +299,19 @@ def _load_split(config):
     return data
 
 
-def _run(plan: RunPlan, data, store, include_unfinished: bool) -> dict:
-    """Run the plan's unfinished cells (then its top-up seeds) and report; returns the summary."""
+def _run(plan: RunPlan, data, store, include_unfinished: bool, on_cell_finished=None) -> dict:
+    """Run the plan's unfinished cells (then its top-up seeds) and report; returns the summary.
+
+    ``on_cell_finished`` receives each cell as it finishes (``run_suite``)."""
     from benchmarks.report import format_table
     from benchmarks.suite import best_strategies, run_suite
 
     config = plan.config
-    summary = run_suite(data, config, plan.strategies, plan.seeds, store, include_unfinished)
+    summary = run_suite(data, config, plan.strategies, plan.seeds, store, include_unfinished, on_cell_finished)
     if plan.top_up_seeds:
         chosen = ["random", *best_strategies(summary, plan.top_up_best)]
         logger.info("more seeds %s for %s", list(plan.top_up_seeds), ", ".join(chosen))
-        summary = run_suite(data, config, chosen, list(plan.top_up_seeds), store, include_unfinished)
+        summary = run_suite(data, config, chosen, list(plan.top_up_seeds), store, include_unfinished, on_cell_finished)
     if summary.get("strategies"):
         logger.info("results in %s\n%s", store.root, format_table(summary))
     return summary

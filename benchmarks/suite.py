@@ -7,14 +7,14 @@ cells and shows the remaining-time estimate; finished cells and iterations are n
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tqdm.auto import tqdm
 
 from benchmarks.datasets import BenchmarkData
 from benchmarks.loop import CellRunner, ExperimentConfig
 from benchmarks.report import write_report
-from benchmarks.store import RunStore
+from benchmarks.store import CellState, RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,13 @@ def run_suite(
     seeds: Sequence[int],
     store: RunStore,
     include_unfinished: bool = False,
+    on_cell_finished: Callable[[CellState], None] | None = None,
 ) -> dict:
-    """Run every (strategy, seed) cell not finished yet, then write the report; returns the summary."""
+    """Run every (strategy, seed) cell not finished yet, then write the report; returns the summary.
+
+    ``on_cell_finished`` is called with each cell this call finishes (not with cells finished
+    before), e.g. to archive it before a later cell is interrupted.
+    """
     store.check_config({**config.to_json(), "strategies": list(strategies), "seeds": list(seeds)})
     total = remaining_iterations(store, config, strategies, seeds)
     with tqdm(total=total, desc=f"bench {store.root.name}", unit="iter", dynamic_ncols=True) as bar:
@@ -51,7 +56,12 @@ def run_suite(
         for seed in seeds:
             for strategy in strategies:
                 bar.set_postfix_str(f"{strategy} seed {seed}")
-                runner.run(strategy, seed)
+                before = store.load_cell(strategy, seed)
+                if before is not None and before.finished:
+                    continue
+                cell = runner.run(strategy, seed)
+                if on_cell_finished and cell.finished:
+                    on_cell_finished(cell)
     return write_report(store, config.metrics, include_unfinished=include_unfinished)
 
 

@@ -134,6 +134,24 @@ class _Killed(Exception):
     pass
 
 
+def test_a_run_archives_each_cell_as_it_finishes_so_a_killed_run_keeps_them(qa_file, cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    run_cell = CellRunner.run
+
+    def killed_in_the_second_cell(runner, strategy, seed):
+        if (strategy, seed) != (STRATEGIES[0], SEEDS[0]):
+            raise _Killed
+        return run_cell(runner, strategy, seed)
+
+    monkeypatch.setattr(CellRunner, "run", killed_in_the_second_cell)
+    archive = tmp_path / "archive"
+    with pytest.raises(_Killed):
+        _bench(tmp_path / "results", qa_file, "--archive", str(archive))
+    kept = RunStore(archive / "smoke").cells()
+    assert [(c.strategy, c.seed, c.finished) for c in kept] == [(STRATEGIES[0], SEEDS[0], True)]
+    assert len(kept[0].rows) == ITERATIONS + 1 and all(text is None for _, text in kept[0].labeled)
+
+
 def test_a_killed_run_resumes_after_its_last_finished_iteration(tmp_path, qa_file, cache, monkeypatch):
     monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
     config = ExperimentConfig(
