@@ -148,11 +148,15 @@ class CellRunner:
         config: ExperimentConfig,
         store: RunStore,
         on_iteration: Callable[[CellState], None] | None = None,
+        on_finished: Callable[[CellState], None] | None = None,
     ) -> None:
+        """``on_iteration`` is called after each saved iteration; ``on_finished`` once, when a
+        run of this runner finishes a cell (e.g. to archive it before a later cell is interrupted)."""
         self.data = data
         self.config = config
         self.store = store
         self.on_iteration = on_iteration
+        self.on_finished = on_finished
         # Strategies see the pool without its gold outputs: nothing can leak the answers.
         self.hidden_pool = [Example(e.id, e.input, None, dict(e.meta)) for e in data.pool]
         self.gold_by_id = {e.id: e for e in data.pool}
@@ -193,10 +197,7 @@ class CellRunner:
                 if reason is None and labeller.is_out_of_budget:
                     reason = "labeller budget exhausted"
                 if reason is not None:
-                    state.finished, state.stop_reason = True, reason
-                    self.store.save_cell(state)
-                    logger.info("%s seed %d stopped: %s", strategy_name, seed, reason)
-                    return state
+                    return self._finish(state, reason)
             times: dict[str, float] = {}
             with _timed(times, "score"):
                 if iteration == 0:
@@ -210,9 +211,7 @@ class CellRunner:
                 new_labels, cost, skipped = self._label(labeller, query, labeled)
             if not new_labels:
                 state.skipped_ids += skipped
-                state.finished, state.stop_reason = True, "the oracle labelled none of the queried examples"
-                self.store.save_cell(state)
-                return state
+                return self._finish(state, "the oracle labelled none of the queried examples")
             labeled += [Example(i, self.gold_by_id[i].input, text) for i, text in new_labels]
             adapter_dir = self.store.adapter_dir(strategy_name, seed, iteration)
             with _timed(times, "train"):
@@ -239,6 +238,15 @@ class CellRunner:
             )
             if self.on_iteration is not None:
                 self.on_iteration(state)
+
+    def _finish(self, state: CellState, reason: str) -> CellState:
+        """Mark the cell finished, save it and tell ``on_finished``."""
+        state.finished, state.stop_reason = True, reason
+        self.store.save_cell(state)
+        logger.info("%s seed %d stopped: %s", state.strategy, state.seed, reason)
+        if self.on_finished is not None:
+            self.on_finished(state)
+        return state
 
     def _start_cell(self, strategy_name: str, seed: int) -> CellState:
         """A new cell: a copy of its seed's initial point when another strategy has computed it

@@ -47,21 +47,16 @@ def run_suite(
     """Run every (strategy, seed) cell not finished yet, then write the report; returns the summary.
 
     ``on_cell_finished`` is called with each cell this call finishes (not with cells finished
-    before), e.g. to archive it before a later cell is interrupted.
+    before): ``CellRunner``'s ``on_finished``.
     """
     store.check_config({**config.to_json(), "strategies": list(strategies), "seeds": list(seeds)})
     total = remaining_iterations(store, config, strategies, seeds)
     with tqdm(total=total, desc=f"bench {store.root.name}", unit="iter", dynamic_ncols=True) as bar:
-        runner = CellRunner(data, config, store, on_iteration=lambda state: bar.update(1))
+        runner = CellRunner(data, config, store, on_iteration=lambda state: bar.update(1), on_finished=on_cell_finished)
         for seed in seeds:
             for strategy in strategies:
                 bar.set_postfix_str(f"{strategy} seed {seed}")
-                before = store.load_cell(strategy, seed)
-                if before is not None and before.finished:
-                    continue
-                cell = runner.run(strategy, seed)
-                if on_cell_finished and cell.finished:
-                    on_cell_finished(cell)
+                runner.run(strategy, seed)
     return write_report(store, config.metrics, include_unfinished=include_unfinished)
 
 
