@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,13 @@ def _pip_commands() -> list[list[str]]:
 
 
 def sdist_path(cache: Path | None = None) -> Path:
-    """Path of the ``bigbench`` sdist, downloaded with pip on first use (about 358 MB, ~40 s)."""
+    """Path of the ``bigbench`` sdist, downloaded with pip on first use (about 358 MB, ~40 s).
+
+    pip downloads into a private folder and the finished tarball is renamed into place, so a
+    download killed midway never leaves half a tarball that a later run would take as done, and
+    two benchmark processes started together (one run, disjoint strategies) each see either no
+    file or the whole one.
+    """
     folder = (cache or cache_dir()) / "downloads"
     path = folder / _SDIST_NAME
     if path.exists():
@@ -54,10 +62,13 @@ def sdist_path(cache: Path | None = None) -> Path:
     errors = []
     for pip in _pip_commands():
         logger.info("downloading bigbench==%s (sdist, ~358 MB) into %s with %s", BIGBENCH_VERSION, folder, pip[-1])
-        cmd = [*pip, "download", "--no-deps", f"bigbench=={BIGBENCH_VERSION}", "-d", str(folder)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode == 0 and path.exists():
-            return path
+        with tempfile.TemporaryDirectory(prefix=".bigbench-", dir=folder) as private:
+            cmd = [*pip, "download", "--no-deps", f"bigbench=={BIGBENCH_VERSION}", "-d", private]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            downloaded = Path(private) / _SDIST_NAME
+            if done.returncode == 0 and downloaded.is_file():
+                os.replace(downloaded, path)
+                return path
         errors.append(f"{' '.join(pip)} (exit {done.returncode}): {done.stderr.strip()[-300:]}")
     raise RuntimeError(
         f"could not download bigbench=={BIGBENCH_VERSION}; tried: {' | '.join(errors)}. "
@@ -86,8 +97,10 @@ def load_task(task: str, cache: Path | None = None) -> dict[str, Any]:
                 ) from None
             data = tar.extractfile(member).read()
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
+        # A temporary name of this process's own: two processes extracting the same task at
+        # once would otherwise rename each other's file away.
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
-        tmp.replace(cached)
+        os.replace(tmp, cached)
     with cached.open(encoding="utf-8") as f:
         return json.load(f)
