@@ -47,7 +47,7 @@ class RunArchive:
         if not self.exists:
             return 0
         archived = RunStore(self.root)
-        archived.check_config(config)
+        archived.check_config(config, record=False)
         store.check_config(config)
         restored = 0
         for cell in archived.cells():
@@ -74,6 +74,12 @@ class RunArchive:
 
     def _save(self, cells: list[CellState], config: dict[str, Any]) -> None:
         archived = RunStore(self.root)
-        archived.check_config(config)
+        # The archive's config lists the strategies and seeds it holds cells of, not every one a
+        # run asked for: a rerun or a --report-only over more seeds leaves it (and git) unchanged.
+        archived.check_config({
+            **config,
+            "strategies": sorted({cell.strategy for cell in cells}),
+            "seeds": sorted({cell.seed for cell in cells}),
+        })
         for cell in cells:
             archived.save_cell(without_labels(cell))

@@ -102,12 +102,15 @@ class RunStore:
     def curves_path(self) -> Path:
         return self.root / "curves.csv"
 
-    def check_config(self, config: dict[str, Any]) -> None:
+    def check_config(self, config: dict[str, Any], *, record: bool = True) -> None:
         """Record ``config`` on the first call; later calls must agree on every setting except
-        the lists of strategies and seeds (which only extend the run)."""
+        the lists of strategies and seeds (which only extend the run). With ``record=False`` it
+        only compares, so a reader (a report rebuilt from an archive kept in git) leaves the
+        folder as it found it."""
         path = self.root / "config.json"
         if not path.exists():
-            _write_atomic(path, json.dumps(_with_sorted_lists(config, config), indent=2, sort_keys=True))
+            if record:
+                _write_atomic(path, json.dumps(_with_sorted_lists(config, config), indent=2, sort_keys=True))
             return
         on_disk = json.loads(path.read_text(encoding="utf-8"))
         saved = {**{key: value for key, value in _LATER_SETTINGS.items() if key in config}, **on_disk}
@@ -122,7 +125,7 @@ class RunStore:
                 f"use another --run-name or the original settings"
             )
         merged = _with_sorted_lists(saved, config)
-        if merged != on_disk:  # an unchanged file stays untouched (archives live in git)
+        if record and merged != on_disk:  # an unchanged file stays untouched (archives live in git)
             _write_atomic(path, json.dumps(merged, indent=2, sort_keys=True))
 
     def adapter_dir(self, strategy: str, seed: int, iteration: int) -> Path:

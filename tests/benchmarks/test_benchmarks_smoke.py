@@ -126,6 +126,10 @@ def test_archive_keeps_finished_cells_without_labels_for_another_machine(smoke_r
     assert _bench(fresh, qa_file, "--archive", str(archive)) == 0
     assert (fresh / "smoke" / "table.md").read_text() == (smoke_run / "table.md").read_text()
     assert {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()} == snapshot  # no churn in git
+    # A report asking for seeds and strategies the archive lacks neither fails nor records them.
+    more = ("--report-only", "--archive", str(archive), "--strategies", *STRATEGIES, "idds", "--seeds", *map(str, SEEDS), "7")
+    assert _bench(tmp_path / "report", qa_file, *more) == 0
+    assert {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()} == snapshot
     assert _bench(tmp_path / "other", qa_file, "--archive", str(archive), "--max-new-tokens", "5") == 2
     assert "max_new_tokens: was 4, now 5" in capsys.readouterr().err
 
