@@ -30,6 +30,23 @@ def test_auto_takes_bf16_only_on_a_cpu_that_computes_it(monkeypatch, avx512_bf16
     assert precision.resolve_precision("bf16", "cpu") == "bf16"
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_that_emulates_it_warns_once_and_is_kept(monkeypatch, caplog, native):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    precision._warn_emulated.cache_clear()
+    with caplog.at_level("WARNING", logger="training.precision"):
+        resolved = [precision.resolve_precision(name, "cpu") for name in ("bf16", "bf16", "auto", "fp32")]
+    assert resolved == ["bf16", "bf16", "bf16" if native else "fp32", "fp32"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if native:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1
+        assert "bf16 on cpu, which has no AVX512-BF16 or AMX" in warnings[0] and "pick fp32 or auto" in warnings[0]
+    precision._warn_emulated.cache_clear()
+
+
 def test_a_torch_without_the_cpu_probes_means_float32(monkeypatch):
     monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
