@@ -234,9 +234,9 @@ def completion_loss(
 ) -> float:
     """Mean cross-entropy per answer token of ``examples`` under ``model`` (the eval loss).
 
-    A 4-bit model runs with autograd enabled but no backward pass: bitsandbytes repacks 4-bit
-    weights for CPU inference on any no-grad forward, after which QLoRA training gets zero
-    gradients. Any other model runs under ``no_grad``, keeping no activations: on 8 passages of
+    A 4-bit model runs with autograd enabled but no backward pass: on an AVX512-BF16 CPU,
+    bitsandbytes repacks 4-bit weights for inference on any no-grad forward, after which QLoRA
+    training gets zero gradients. Any other model runs under ``no_grad``, keeping no activations: on 8 passages of
     512 tokens that is several GB less.
     """
     encoded = [encode_example(tokenizer, e, max_length, system_prompt, few_shot) for e in examples]
@@ -327,7 +327,7 @@ def _check_gradients(model, grad_norm: torch.Tensor, config: TrainConfig, step: 
     dead = dead_parameters(model)
     if dead:
         hint = (
-            " With 4-bit QLoRA on CPU this is the bitsandbytes trap: a no-grad forward (e.g. generate)"
+            " With 4-bit QLoRA on an AVX512-BF16 CPU this is the bitsandbytes trap: a no-grad forward (e.g. generate)"
             " on the quantised model repacks its weights and later backward passes skip them; load a"
             " fresh model for training and never run it under torch.no_grad()."
             if config.quantization

@@ -145,8 +145,16 @@ def test_qlora_trains_and_detects_the_zero_gradient_trap(tiny_model_path, tmp_pa
         return model, tokenizer
 
     monkeypatch.setattr(lora, "load_model_and_tokenizer", model_used_for_inference_first)
-    with pytest.raises(ZeroGradientError, match="bitsandbytes trap"):
-        train_adapter(tiny_model_path, EXAMPLES, tmp_path / "trap", config=config)
+    # bitsandbytes repacks 4-bit weights on a no-grad CPU forward only where the chip has
+    # AVX512-BF16; elsewhere there is no trap and the same run must still learn.
+    from bitsandbytes.functional import has_avx512bf16
+
+    if has_avx512bf16():
+        with pytest.raises(ZeroGradientError, match="bitsandbytes trap"):
+            train_adapter(tiny_model_path, EXAMPLES, tmp_path / "trap", config=config)
+    else:
+        after_inference = train_adapter(tiny_model_path, EXAMPLES, tmp_path / "trap", config=config)
+        assert after_inference.train_losses[-1] < after_inference.train_losses[0]
 
 
 def test_config_validates_and_round_trips():
