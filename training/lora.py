@@ -236,8 +236,8 @@ def completion_loss(
 
     A 4-bit model runs with autograd enabled but no backward pass: on an AVX512-BF16 CPU,
     bitsandbytes repacks 4-bit weights for inference on any no-grad forward, after which QLoRA
-    training gets zero gradients. Any other model runs under ``no_grad``, keeping no activations: on 8 passages of
-    512 tokens that is several GB less.
+    training gets zero gradients. Any other model runs under ``no_grad``, keeping no
+    activations: on 8 passages of 512 tokens that is several GB less.
     """
     encoded = [encode_example(tokenizer, e, max_length, system_prompt, few_shot) for e in examples]
     device = next(model.parameters()).device

@@ -50,11 +50,11 @@ def resolve_precision(precision: str, device: str | torch.device) -> str:
     An explicit ``bf16`` is kept on any device (a run may have to match earlier bf16 runs), but
     where the device only emulates it a warning says so, once per process and device.
     """
-    if check_precision(precision) == "bf16" and not bf16_is_native(device):
+    if check_precision(precision) == "auto":
+        return "bf16" if bf16_is_native(device) else "fp32"
+    if precision == "bf16" and not bf16_is_native(device):
         _warn_emulated(torch.device(device).type)
-    if precision != "auto":
-        return precision
-    return "bf16" if bf16_is_native(device) else "fp32"
+    return precision
 
 
 @functools.cache
