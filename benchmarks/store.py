@@ -9,6 +9,8 @@ Layout::
     adapters/<strategy>__seed<k>/    the latest LoRA adapter of that cell (resume point)
     initial/seed<k>.json, seed<k>-*/ iteration 0 of seed k (initial set, adapter, scores), shared
                                      by every strategy: it depends on the seed alone
+    initial/seed<k>.lock             held by the process computing that iteration 0, so that
+                                     processes sharing the run compute it once
     curves.csv                       all rows of all cells, regenerated after every iteration
     summary.json, *.png              written by ``benchmarks.report``
 
@@ -27,6 +29,8 @@ from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 CURVE_FIXED_COLUMNS = ("strategy", "seed", "iteration", "labels", "cost")
 # Settings a run may change between invocations: adding strategies or seeds extends a run.
@@ -166,6 +170,26 @@ class RunStore:
             "item_scores": state.item_scores[0], "spent": state.spent, "adapter": str(adapter),
         }
         _write_atomic(path, json.dumps(point))
+
+    def has_initial_point(self, seed: int) -> bool:
+        return self._initial_point_path(seed).exists()
+
+    def claim_initial_point(self, seed: int) -> FileLock | None:
+        """A held lock reserving the computation of ``seed``'s iteration 0 for this process, or
+        None while another process holds it (that process will save the shared point).
+
+        The operating system drops the lock when its holder dies, so a killed process never
+        blocks the others: the next one to ask takes the claim over. Release it when the cell
+        has run (``lock.release()``).
+        """
+        path = self._initial_point_path(seed).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return None
+        return lock
 
     def initial_point(self, strategy: str, seed: int) -> CellState | None:
         """A new cell for ``strategy`` that has finished iteration 0 as a copy of its seed's shared

@@ -3,10 +3,17 @@
 Seeds are the outer loop: after each seed every strategy has a comparable point, so a suite
 stopped early still gives a fair (if noisier) comparison. A tqdm bar counts iterations over all
 cells and shows the remaining-time estimate; finished cells and iterations are never redone.
+
+Processes may share a results folder (disjoint strategies, one torch thread each). Iteration 0
+of a seed is shared by its strategies, so the first process to reach a seed claims it
+(``RunStore.claim_initial_point``); another one reaching that seed meanwhile runs a cell of a
+later seed first, and waits only when nothing else is left, instead of computing the same
+iteration 0 a second time.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 from tqdm.auto import tqdm
@@ -17,6 +24,9 @@ from benchmarks.report import write_report
 from benchmarks.store import CellState, RunStore
 
 logger = logging.getLogger(__name__)
+
+# How often a process with nothing else to run looks again for another's iteration 0.
+WAIT_POLL_SECONDS = 5.0
 
 
 def remaining_iterations(store: RunStore, config: ExperimentConfig, strategies: Sequence[str], seeds: Sequence[int]) -> int | None:
@@ -53,11 +63,35 @@ def run_suite(
     total = remaining_iterations(store, config, strategies, seeds)
     with tqdm(total=total, desc=f"bench {store.root.name}", unit="iter", dynamic_ncols=True) as bar:
         runner = CellRunner(data, config, store, on_iteration=lambda state: bar.update(1), on_finished=on_cell_finished)
-        for seed in seeds:
-            for strategy in strategies:
-                bar.set_postfix_str(f"{strategy} seed {seed}")
+        pending = [(strategy, seed) for seed in seeds for strategy in strategies]
+        while pending:
+            strategy, seed, claim = _next_cell(store, pending)
+            pending.remove((strategy, seed))
+            bar.set_postfix_str(f"{strategy} seed {seed}")
+            try:
                 runner.run(strategy, seed)
+            finally:
+                if claim is not None:
+                    claim.release()
     return write_report(store, config.metrics, include_unfinished=include_unfinished)
+
+
+def _next_cell(store: RunStore, pending: Sequence[tuple[str, int]]):
+    """The first pending ``(strategy, seed)`` this process can run now, with the claim on the
+    seed's iteration 0 when the cell will compute it (else None); waits while every pending cell
+    needs an iteration 0 that another process is computing."""
+    waiting_for: set[int] = set()
+    while True:
+        for strategy, seed in pending:
+            if store.load_cell(strategy, seed) is not None or store.has_initial_point(seed):
+                return strategy, seed, None
+            claim = store.claim_initial_point(seed)
+            if claim is not None:
+                return strategy, seed, claim
+            if seed not in waiting_for:
+                logger.info("another process is computing iteration 0 of seed %d: its cells here wait for it", seed)
+                waiting_for.add(seed)
+        time.sleep(WAIT_POLL_SECONDS)
 
 
 def best_strategies(summary: dict, count: int, baseline: str = "random") -> list[str]:

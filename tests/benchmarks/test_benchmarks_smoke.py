@@ -2,13 +2,15 @@
 import argparse
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 
 from benchmarks.cli import add_bench_arguments, run_bench
 from benchmarks.curves import mean_curve, savings_ratio
 from benchmarks.datasets import load_examples, split
-from benchmarks.loop import CellRunner, ExperimentConfig
+from benchmarks.loop import TINY_MODEL, CellRunner, ExperimentConfig, resolve_model
 from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import RunStore
 
@@ -33,15 +35,20 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
 
 
-def _bench(results, data, *extra):
-    parser = argparse.ArgumentParser()
-    add_bench_arguments(parser)
-    return run_bench(parser.parse_args([
+def _bench_args(results, data, *extra):
+    """The smoke run's command line; ``extra`` options override the ones before them."""
+    return [
         "--data", str(data), "--model", "tiny", "--strategies", *STRATEGIES, "--seeds", *map(str, SEEDS),
         "--pool-size", "20", "--test-size", "10", "--initial-size", str(INITIAL), "--query-size", str(QUERY),
         "--max-iterations", str(ITERATIONS), "--max-new-tokens", "4", "--metrics", "token_f1", "exact_match",
         "--train-param", "epochs=1", "--results-dir", str(results), "--run-name", "smoke", *extra,
-    ]))
+    ]
+
+
+def _bench(results, data, *extra):
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    return run_bench(parser.parse_args(_bench_args(results, data, *extra)))
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +139,28 @@ def test_archive_keeps_finished_cells_without_labels_for_another_machine(smoke_r
     assert {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()} == snapshot
     assert _bench(tmp_path / "other", qa_file, "--archive", str(archive), "--max-new-tokens", "5") == 2
     assert "max_new_tokens: was 4, now 5" in capsys.readouterr().err
+
+
+def test_two_processes_sharing_a_run_compute_each_seeds_iteration_zero_once(tmp_path, qa_file, cache, monkeypatch):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    resolve_model(TINY_MODEL)  # built here once, not by both processes at the same time
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks",
+             *_bench_args(tmp_path, qa_file, "--strategies", strategy, "--max-iterations", "1", "--threads", "1")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for strategy in STRATEGIES
+    ]
+    logs = [process.communicate(timeout=600)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], "\n".join(logs)
+    for seed in SEEDS:
+        # One process trained and evaluated the seed's initial set; the other copied it.
+        assert sum(log.count(f"seed {seed} starts from the shared initial point") for log in logs) == 1
+    cells = {(cell.strategy, cell.seed): cell for cell in RunStore(tmp_path / "smoke").cells()}
+    for seed in SEEDS:
+        first, second = (cells[(strategy, seed)] for strategy in STRATEGIES)
+        assert second.finished and {**second.rows[0], "strategy": first.strategy} == first.rows[0]
 
 
 class _Killed(Exception):

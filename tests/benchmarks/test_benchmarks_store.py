@@ -1,4 +1,6 @@
 import csv
+import subprocess
+import sys
 
 import pytest
 
@@ -68,3 +70,31 @@ def test_a_run_saved_before_precision_existed_reads_as_float32(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text()) == old  # a refused run writes nothing
     store.check_config({**old, "precision": "fp32"})
     assert json.loads((tmp_path / "config.json").read_text())["precision"] == "fp32"
+
+
+def test_a_claim_on_iteration_zero_is_exclusive_per_seed_and_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_CLAIM_ON_SEED_0, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "claimed"
+        store = RunStore(tmp_path)
+        assert store.claim_initial_point(0) is None  # another live process computes seed 0
+        other_seed = store.claim_initial_point(1)
+        assert other_seed is not None
+        other_seed.release()
+    finally:
+        holder.kill()  # no clean-up code runs: the kernel drops the lock
+        holder.wait()
+    taken_over = RunStore(tmp_path).claim_initial_point(0)
+    assert taken_over is not None
+    taken_over.release()
+
+
+_HOLD_CLAIM_ON_SEED_0 = """
+import sys
+from benchmarks.store import RunStore
+claim = RunStore(sys.argv[1]).claim_initial_point(0)
+print("claimed" if claim else "refused", flush=True)
+sys.stdin.read()
+"""
