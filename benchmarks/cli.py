@@ -70,7 +70,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                        help="training and inference precision; auto (default; the default preset: bf16): bf16 where "
                        "the CPU (AVX512-BF16, AMX) or GPU computes it natively, else fp32. The run records the resolved value")
-    model.add_argument("--metrics", nargs="+", help="metrics; the first is the main one (default exact_match)")
+    model.add_argument("--metrics", nargs="+", help="metrics; the first is the main one (default exact_match, or the preset's for one of its data sets)")
     model.add_argument("--max-new-tokens", type=int, help="answer length on the test split and in pool scoring (default 32)")
     model.add_argument("--threads", type=int, help="torch CPU threads (share the machine: 1 is polite)")
 
@@ -195,7 +195,9 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     preset = PRESETS[args.preset] if args.preset else None
     options = dict(preset.options) if preset else {}
     if args.data:
-        tasks = [Task(args.data, tuple(_setting(args, {}, "metrics")))]
+        # A preset's own data set keeps the preset's metrics (the archived cells were scored with them).
+        preset_metrics = {task.data: task.metrics for task in preset.tasks} if preset else {}
+        tasks = [Task(args.data, preset_metrics.get(args.data) or tuple(_setting(args, {}, "metrics")))]
     elif preset:
         tasks = list(preset.tasks)
     else:

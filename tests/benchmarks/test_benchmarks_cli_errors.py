@@ -83,6 +83,15 @@ def test_default_preset_plans_both_tasks_with_the_issue_budget():
     assert {p.config.precision for p in plans} == {"bf16"}  # the same on every machine that adds cells
 
 
+def test_one_task_of_a_preset_keeps_the_preset_metrics_unless_told_otherwise():
+    plan, = build_plans(_args("--preset", "default", "--data", "bigbench:qa_wikidata", "--strategies", "nsp"))
+    assert plan.config.metrics == ("relaxed_exact_match", "token_f1") and plan.run_dir.name == "qa_wikidata"
+    plan, = build_plans(_args("--preset", "default", "--data", "bigbench:qa_wikidata", "--metrics", "token_f1"))
+    assert plan.config.metrics == ("token_f1",)
+    plan, = build_plans(_args("--preset", "default", "--data", "other.jsonl"))
+    assert plan.config.metrics == ("exact_match",)
+
+
 def test_the_run_records_the_precision_auto_resolved_to(monkeypatch):
     import torch
 
