@@ -1,5 +1,6 @@
 """PNG plots of a run summary: quality vs labels (mean line, ±1 std band over seeds), as in the
-ATGen paper's figures, and quality vs oracle spend for priced labellers."""
+ATGen paper's figures; each strategy's paired difference to random, one panel each; and quality
+vs oracle spend for priced labellers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,6 +46,47 @@ def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title
                         **_line_style(name, summary.get("baseline")))[0]
         plt.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
     return _draw("labelled examples", metric, title or f"{metric} vs labels (mean ± std over seeds)", path)
+
+
+def plot_against_baseline(summary: dict[str, Any], metric: str, path: Path, alpha: float = 0.05) -> Path | None:
+    """Small multiples of the paired difference to the baseline: one panel per strategy, its
+    ``metric`` minus the baseline's at each label count on the seeds both ran, with the paired
+    bootstrap's 95% interval over test items as a band and a filled marker where ``p < alpha``
+    (``summary``'s ``paired_tests``). With ten strategies one plot of all the curves is a
+    tangle, and its bands mix seed-to-seed spread with the gap; here each panel reads as "above
+    zero: better than random". Draws nothing (returns None) when no strategy has paired tests."""
+    baseline = summary.get("baseline")
+    tested = {name: entry["paired_tests"] for name, entry in summary["strategies"].items()
+              if name != baseline and entry.get("paired_tests")}
+    if not tested:
+        return None
+    columns = min(len(tested), 4)
+    rows = -(-len(tested) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), sharex=True, sharey=True,
+                             squeeze=False)
+    for index, (axis, (name, tests)) in enumerate(zip(axes.flat, tested.items(), strict=False)):
+        x, diff, low, high = (np.asarray([t[k] for t in tests], dtype=float)
+                              for k in ("labels", "mean_difference", "ci_low", "ci_high"))
+        significant = np.asarray([t["p_value"] < alpha for t in tests])
+        color = f"C{index % 10}"
+        axis.axhline(0.0, color="black", linestyle="--", linewidth=1)
+        axis.fill_between(x, low, high, color=color, alpha=0.2)
+        axis.plot(x, diff, color=color, marker="o", markersize=3, markerfacecolor="white")
+        axis.plot(x[significant], diff[significant], "o", color=color, markersize=6)
+        axis.set_title(f"{name} ({counted(max(t['seeds'] for t in tests), 'seed')})", fontsize=10)
+        axis.grid(alpha=0.3)
+    for axis in axes.flat[len(tested):]:
+        axis.set_visible(False)
+    for axis in axes[-1]:
+        axis.set_xlabel("labelled examples")
+    for axis in axes[:, 0]:
+        axis.set_ylabel(f"Δ {metric}")
+    fig.suptitle(f"{metric} minus {baseline}'s on the same seeds; band: 95% interval over test items; "
+                 f"filled: p<{alpha:g}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:

@@ -199,7 +199,7 @@ def format_curve_table(summary: dict[str, Any]) -> str:
 def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bool = False) -> dict[str, Any]:
     """Write ``summary.json``, ``table.md`` (:func:`format_table` then :func:`format_curve_table`)
     and the plots of a run; return the summary."""
-    from benchmarks.plotting import plot_cost_curves, plot_learning_curves
+    from benchmarks.plotting import plot_against_baseline, plot_cost_curves, plot_learning_curves
 
     summary = build_summary(store.cells(), metrics, include_unfinished=include_unfinished)
     if not summary["strategies"]:
@@ -208,7 +208,9 @@ def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bo
     (store.root / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     tables = format_table(summary) + "\n\n" + format_curve_table(summary) + "\n"
     (store.root / "table.md").write_text(tables, encoding="utf-8")
-    plot_learning_curves(summary, summary["main_metric"], store.root / f"curve_{summary['main_metric']}.png")
+    metric = summary["main_metric"]
+    plot_learning_curves(summary, metric, store.root / f"curve_{metric}.png")
+    plot_against_baseline(summary, metric, store.root / f"curve_{metric}_vs_{summary['baseline']}.png")
     if any("cost_curve" in e for e in summary["strategies"].values()):
         plot_cost_curves(summary, store.root / "cost_curve.png")
     return summary

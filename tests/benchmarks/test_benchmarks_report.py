@@ -82,8 +82,21 @@ def test_priced_oracle_adds_cost_curves_and_cost_savings(tmp_path):
     summary = write_report(store, ["exact_match"])
     assert summary["strategies"]["good"]["cost_savings_ratio"] == pytest.approx(1.5)
     assert summary["strategies"]["good"]["cost_curve"]["cost"] == pytest.approx([0.5, 1.0, 1.5])
-    for name in ("summary.json", "table.md", "curve_exact_match.png", "cost_curve.png"):
+    for name in ("summary.json", "table.md", "curve_exact_match.png", "curve_exact_match_vs_random.png", "cost_curve.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "summary.json").read_text())["main_metric"] == "exact_match"
     assert "| good (2 seeds) | 0.300 ± 0.000 |" in (tmp_path / "table.md").read_text()
     assert (tmp_path / "curve_exact_match.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_difference_panels_need_a_strategy_paired_with_random(tmp_path):
+    from benchmarks.plotting import plot_against_baseline
+
+    alone = build_summary([_cell("random", 0, RANDOM[0])], ["exact_match"])
+    assert plot_against_baseline(alone, "exact_match", tmp_path / "alone.png") is None
+    assert not (tmp_path / "alone.png").exists()
+    # "late" ran seed 5, which random did not: nothing to pair it with, so no panel and no file.
+    unpaired = build_summary([_cell("random", 0, RANDOM[0]), _cell("late", 5, GOOD[0])], ["exact_match"])
+    assert plot_against_baseline(unpaired, "exact_match", tmp_path / "unpaired.png") is None
+    summary = build_summary(_cells(), ["exact_match"])
+    assert plot_against_baseline(summary, "exact_match", tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"

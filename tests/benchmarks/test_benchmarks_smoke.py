@@ -73,7 +73,8 @@ def test_smoke_run_writes_curves_summary_table_and_plot(smoke_run):
         assert column in rows[0]
     assert sorted({int(r["labels"]) for r in rows}) == [INITIAL, INITIAL + QUERY, INITIAL + 2 * QUERY]
     assert all(float(r["time_train"]) > 0 and float(r["time_evaluate"]) > 0 for r in rows)
-    assert (smoke_run / "curve_token_f1.png").read_bytes()[:4] == b"\x89PNG"
+    for plot in ("curve_token_f1.png", "curve_token_f1_vs_random.png"):
+        assert (smoke_run / plot).read_bytes()[:4] == b"\x89PNG"
     assert "| random | 2 |" in (smoke_run / "table.md").read_text()
 
 
