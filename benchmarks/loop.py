@@ -103,6 +103,15 @@ class ExperimentConfig:
             bounds.append(1 + -(-extra // self.query_size))
         return min(bounds) if bounds else None
 
+    def planned_labels(self) -> list[int] | None:
+        """The label count each planned iteration trains on (see :meth:`planned_iterations`);
+        the last batch is cut to the label budget, as ``StoppingCriteria.next_batch_size`` does."""
+        planned = self.planned_iterations()
+        if planned is None:
+            return None
+        cap = self.stopping.max_labels if self.stopping.max_labels is not None else float("inf")
+        return [int(min(self.initial_size + i * self.query_size, cap)) for i in range(planned)]
+
 
 @contextmanager
 def _timed(times: dict[str, float], phase: str):
@@ -150,8 +159,9 @@ class CellRunner:
         on_iteration: Callable[[CellState], None] | None = None,
         on_finished: Callable[[CellState], None] | None = None,
     ) -> None:
-        """``on_iteration`` is called after each saved iteration; ``on_finished`` once, when a
-        run of this runner finishes a cell (e.g. to archive it before a later cell is interrupted)."""
+        """``on_iteration`` is called after each iteration this runner computes and saves (not for
+        a copied initial point); ``on_finished`` once, when a run of this runner finishes a cell
+        (e.g. to archive it before a later cell is interrupted)."""
         self.data = data
         self.config = config
         self.store = store
@@ -256,8 +266,6 @@ class CellRunner:
             return CellState(strategy_name, seed)
         logger.info("%s seed %d starts from the shared initial point of seed %d", strategy_name, seed, seed)
         self.store.save_cell(state)
-        if self.on_iteration is not None:
-            self.on_iteration(state)
         return state
 
     def _label(self, labeller, query: Sequence[Hashable], labeled: Sequence[Example]):

@@ -2,7 +2,8 @@
 
 Seeds are the outer loop: after each seed every strategy has a comparable point, so a suite
 stopped early still gives a fair (if noisier) comparison. A tqdm bar counts iterations over all
-cells and shows the remaining-time estimate; finished cells and iterations are never redone.
+cells and shows how long is left (``benchmarks.eta``: the cost of an iteration grows with its
+labels, which a flat average misses); finished cells and iterations are never redone.
 
 Processes may share a results folder (disjoint strategies, one torch thread each). Iteration 0
 of a seed is shared by its strategies, so the first process to reach a seed claims it
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from tqdm.auto import tqdm
 
 from benchmarks.datasets import BenchmarkData
+from benchmarks.eta import IterationCostModel, time_left_phrase
 from benchmarks.loop import CellRunner, ExperimentConfig
 from benchmarks.report import write_report
 from benchmarks.store import CellState, RunStore
@@ -29,19 +31,20 @@ logger = logging.getLogger(__name__)
 WAIT_POLL_SECONDS = 5.0
 
 
-def remaining_iterations(store: RunStore, config: ExperimentConfig, strategies: Sequence[str], seeds: Sequence[int]) -> int | None:
-    """Iterations still to run over the given cells (``None`` when the plan has no fixed length)."""
-    planned = config.planned_iterations()
+def remaining_labels(store: RunStore, config: ExperimentConfig, strategies: Sequence[str], seeds: Sequence[int]) -> list[int] | None:
+    """The label count of every iteration still to compute over the given cells (``None`` when
+    the plan has no fixed length); a new cell whose seed has a shared iteration 0 copies it."""
+    planned = config.planned_labels()
     if planned is None:
         return None
-    left = 0
+    left: list[int] = []
     for seed in seeds:
         for strategy in strategies:
             cell = store.load_cell(strategy, seed)
             if cell is None:
-                left += planned
+                left += planned[1:] if store.has_initial_point(seed) else planned
             elif not cell.finished:
-                left += max(planned - len(cell.rows), 0)
+                left += planned[len(cell.rows):]
     return left
 
 
@@ -60,14 +63,35 @@ def run_suite(
     before): ``CellRunner``'s ``on_finished``.
     """
     store.check_config({**config.to_json(), "strategies": list(strategies), "seeds": list(seeds)})
-    total = remaining_iterations(store, config, strategies, seeds)
-    with tqdm(total=total, desc=f"bench {store.root.name}", unit="iter", dynamic_ncols=True) as bar:
-        runner = CellRunner(data, config, store, on_iteration=lambda state: bar.update(1), on_finished=on_cell_finished)
+    left = remaining_labels(store, config, strategies, seeds)
+    costs = IterationCostModel(row for cell in store.cells() for row in cell.rows)
+
+    def time_left() -> str:
+        labels = remaining_labels(store, config, strategies, seeds)
+        if labels is None:
+            return ""
+        # Another process sharing the run may have computed an iteration 0 this one counted.
+        bar.total = bar.n + len(labels)
+        seconds = costs.seconds_for(labels) if labels else None
+        return "" if seconds is None else f", {time_left_phrase(seconds)}"
+
+    def on_iteration(state: CellState) -> None:
+        costs.observe(state.rows[-1])
+        bar.update(1)
+        bar.set_postfix_str(f"{state.strategy} seed {state.seed}{time_left()}")
+
+    # tqdm's own remaining time assumes equal iterations; the postfix carries ours instead.
+    bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+    with tqdm(total=None if left is None else len(left), desc=f"bench {store.root.name}", unit="iter",
+              dynamic_ncols=True, bar_format=bar_format if left is not None else None) as bar:
+        if left:
+            logger.info("%d iterations to run in %s%s", len(left), store.root, time_left())
+        runner = CellRunner(data, config, store, on_iteration=on_iteration, on_finished=on_cell_finished)
         pending = [(strategy, seed) for seed in seeds for strategy in strategies]
         while pending:
             strategy, seed, claim = _next_cell(store, pending)
             pending.remove((strategy, seed))
-            bar.set_postfix_str(f"{strategy} seed {seed}")
+            bar.set_postfix_str(f"{strategy} seed {seed}{time_left()}")
             try:
                 runner.run(strategy, seed)
             finally:
