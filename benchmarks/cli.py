@@ -52,6 +52,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
                       help="a strategy hyperparameter, e.g. huds.lambda_=0.5 (repeatable)")
     loop.add_argument("--labeller", default="gold", help="oracle: gold (default) or an LLM labeller (local, openai, ...)")
     loop.add_argument("--labeller-param", action="append", default=[], metavar="KEY=VALUE", help="labeller parameter (repeatable)")
+    loop.add_argument("--oracle-train-rows", type=int, default=0, metavar="N",
+                      help="with --labeller local: fine-tune the oracle first on N labelled rows outside the test split "
+                      "and the pool (an LLM that knows the task but never saw the items it labels); once per run")
     loop.add_argument("--price-as", metavar="MODEL", help="count the oracle's answers at this API model's list price "
                       "(e.g. gpt-4o-mini), for the free local labeller")
 
@@ -215,6 +218,9 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
     for name in ("max_labels", "max_iterations", "threads"):
         _positive(name, _setting(args, options, name), allow_zero=name == "max_iterations")
     _positive("money_budget", args.money_budget, allow_zero=True)
+    _positive("oracle_train_rows", args.oracle_train_rows, allow_zero=True)
+    if args.oracle_train_rows and args.labeller != "local":
+        raise BenchArgumentError(f"--oracle-train-rows fine-tunes the local labeller; got --labeller {args.labeller}")
     if numbers["initial_size"] > numbers["pool_size"]:
         raise BenchArgumentError(f"--initial-size ({numbers['initial_size']}) exceeds --pool-size ({numbers['pool_size']})")
     max_labels = _setting(args, options, "max_labels")
@@ -240,6 +246,7 @@ def build_plans(args: argparse.Namespace) -> list[RunPlan]:
         initial_size=numbers["initial_size"], query_size=numbers["query_size"], initial_strategy=args.initial_strategy,
         strategy_params=_strategy_params(args.strategy_param), labeller=args.labeller,
         labeller_params=parse_key_values(args.labeller_param, "--labeller-param"), price_as=_price_model(args.price_as),
+        oracle_train_rows=args.oracle_train_rows,
         train_params=train_params,
         max_new_tokens=numbers["max_new_tokens"],
     )
@@ -293,11 +300,13 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
 def _load_split(config):
     """The run's fixed test split and pool."""
     from benchmarks.datasets import load_examples, split
+    from benchmarks.oracle import check_oracle_rows
 
     examples = load_examples(config.data, config.input_column, config.output_column)
     data = split(examples, config.test_size, config.pool_size, seed=config.data_seed, name=config.data)
     if len(data.pool) < config.initial_size:
         raise BenchArgumentError(f"{config.data}: pool has {len(data.pool)} examples, fewer than --initial-size {config.initial_size}")
+    check_oracle_rows(data, config.oracle_train_rows)
     return data
 
 

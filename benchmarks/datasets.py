@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,14 @@ class DataSpecError(ValueError):
 
 @dataclass(frozen=True)
 class BenchmarkData:
-    """A fixed test split and an unlabeled pool (gold outputs kept for the simulated oracle)."""
+    """A fixed test split and an unlabeled pool (gold outputs kept for the simulated oracle);
+    ``held_out``: the labelled rows in neither, e.g. to fine-tune an LLM oracle on
+    (``benchmarks.oracle``)."""
 
     name: str
     pool: list[Example]
     test: list[Example]
+    held_out: list[Example] = field(default_factory=list)
 
 
 def _row_example(row: dict[str, Any], index: int, input_column: str, output_column: str, source: str) -> Example:
@@ -154,4 +157,4 @@ def split(
     test = [rows[i] for i in order[:test_size]]
     rest = [rows[i] for i in order[test_size:]]
     pool = rest if pool_size is None else rest[:pool_size]
-    return BenchmarkData(name=name, pool=pool, test=test)
+    return BenchmarkData(name=name, pool=pool, test=test, held_out=rest[len(pool):])

@@ -29,6 +29,7 @@ from typing import Any
 from benchmarks.cache import cache_dir
 from benchmarks.datasets import BenchmarkData
 from benchmarks.evaluation import evaluate
+from benchmarks.oracle import oracle_adapter
 from benchmarks.oracle_cost import as_if_priced, token_counter
 from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import CellState, RunStore
@@ -69,6 +70,8 @@ class ExperimentConfig:
     strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     labeller: str = "gold"
     labeller_params: dict[str, Any] = field(default_factory=dict)
+    # With the local labeller: fine-tune it first on this many held-out rows (benchmarks.oracle).
+    oracle_train_rows: int = 0
     price_as: str | None = None
     train_params: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 32
@@ -90,6 +93,10 @@ class ExperimentConfig:
     def to_json(self) -> dict[str, Any]:
         settings = asdict(self)
         settings["metrics"] = list(self.metrics)
+        if not self.oracle_train_rows:
+            # Unset, it stays out of config.json: runs (and archives in git) from before the
+            # option keep their files, and older code can still read newer runs.
+            del settings["oracle_train_rows"]
         return settings
 
     def planned_iterations(self) -> int | None:
@@ -171,6 +178,7 @@ class CellRunner:
         self.hidden_pool = [Example(e.id, e.input, None, dict(e.meta)) for e in data.pool]
         self.gold_by_id = {e.id: e for e in data.pool}
         self.model = resolve_model(config.model)
+        self._labeller_params: dict[str, Any] | None = None
 
     def make_engine(self, adapter: str | None):
         options = dict(self.config.engine_params)
@@ -192,7 +200,7 @@ class CellRunner:
         strategy = get_strategy_with_length(
             strategy_name, config.strategy_params.get(strategy_name, {}), config.max_new_tokens
         )
-        labeller = get_labeller(config.labeller, **config.labeller_params)
+        labeller = get_labeller(config.labeller, **self.labeller_params())
         engine = self.make_engine(state.adapter) if state.adapter and strategy.needs_model else None
         while True:
             labeled = [Example(i, self.gold_by_id[i].input, text) for i, text in state.labeled]
@@ -235,7 +243,7 @@ class CellRunner:
             state.adapter = str(adapter_dir)
             state.rows.append({
                 "strategy": strategy_name, "seed": seed, "iteration": iteration, "labels": len(labeled),
-                "cost": state.spent, **result.scores, **times,
+                "cost": state.spent, **result.scores, **self._oracle_quality(labeled), **times,
             })
             state.item_scores.append(result.item_scores[config.main_metric])
             self.store.save_cell(state)
@@ -268,6 +276,21 @@ class CellRunner:
         self.store.save_cell(state)
         return state
 
+    def labeller_params(self) -> dict[str, Any]:
+        """The oracle's parameters: the configured ones, plus the run's oracle adapter when the
+        local labeller is to be fine-tuned first (``benchmarks.oracle``; trained on first use)."""
+        if self._labeller_params is None:
+            params = dict(self.config.labeller_params)
+            if self.config.oracle_train_rows:
+                model = params.setdefault("model", self.model)
+
+                def train(examples, output_dir):
+                    train_adapter(model, examples, str(output_dir), config=self._train_config(self.config.data_seed))
+
+                params["adapter"] = str(oracle_adapter(self.store.root, self.data, self.config.oracle_train_rows, train))
+            self._labeller_params = params
+        return self._labeller_params
+
     def _label(self, labeller, query: Sequence[Hashable], labeled: Sequence[Example]):
         """Ask the oracle; returns ``(id, label)`` pairs, the spend (its own, or as if priced at
         ``price_as``), and ids it failed on."""
@@ -285,6 +308,18 @@ class CellRunner:
         skipped = [a.example_id for a in failed if not a.budget_exhausted]
         return new_labels, cost, skipped
 
+    def _oracle_quality(self, labeled: Sequence[Example]) -> dict[str, float]:
+        """``oracle_<main metric>``: the main metric of every label so far against the gold
+        references, for an oracle other than ``gold`` (how good the labels a strategy paid for are)."""
+        if self.config.labeller == "gold":
+            return {}
+        from training.metrics import compute
+
+        references = [self.gold_by_id[e.id].references for e in labeled]
+        return {f"oracle_{self.config.main_metric}": compute(self.config.main_metric, [e.output for e in labeled], references)}
+
+    def _train_config(self, seed: int) -> TrainConfig:
+        return TrainConfig(**{"seed": seed, **self.config.train_params, "precision": self.config.precision})
+
     def _train(self, labeled: Sequence[Example], output_dir: Path, init_adapter: str | None, seed: int) -> None:
-        params = {"seed": seed, **self.config.train_params, "precision": self.config.precision}
-        train_adapter(self.model, labeled, str(output_dir), config=TrainConfig(**params), init_adapter=init_adapter)
+        train_adapter(self.model, labeled, str(output_dir), config=self._train_config(seed), init_adapter=init_adapter)

@@ -3,7 +3,8 @@
 Per strategy: mean ± std curves over seeds for every metric, the area under the main-metric
 curve, the label-savings ratio against random (``benchmarks.curves``), a paired bootstrap test
 against random at every label count (``benchmarks.significance``), and, where the oracle has a
-price, the cost-to-quality curve and the cost-savings ratio.
+price, the cost-to-quality curve and the cost-savings ratio; for an LLM oracle, the spend and
+the quality of its labels against gold at every label count.
 """
 from __future__ import annotations
 
@@ -41,6 +42,17 @@ def _cost_curve(cells: Sequence[CellState], main_metric: str) -> dict | None:
         return None
     quality = [float(np.mean([q for _, q in by_iteration[i]])) for i in iterations]
     return {"cost": costs, "mean": quality}
+
+
+def _oracle_curve(cells: Sequence[CellState], main_metric: str) -> dict | None:
+    """Per label count, the mean spend and the mean quality of the oracle's labels so far
+    (``oracle_<main metric>`` of the rows); ``None`` for the gold oracle, whose rows lack it."""
+    key = f"oracle_{main_metric}"
+    rows = [row for cell in cells for row in cell.rows if key in row]
+    if not rows:
+        return None
+    spend, quality = (mean_curve((row["labels"], row[k]) for row in rows) for k in ("cost", key))
+    return {"labels": list(spend.labels), "spend": list(spend.mean), "quality": list(quality.mean)}
 
 
 def _paired_tests(cells: Sequence[CellState], baseline: Sequence[CellState]) -> list[dict]:
@@ -116,6 +128,9 @@ def build_summary(
         cost = _cost_curve(group, main)
         if cost is not None:
             entry["cost_curve"] = cost
+        oracle = _oracle_curve(group, main)
+        if oracle is not None:
+            entry["oracle_curve"] = oracle
         summary["strategies"][name] = entry
     _add_cost_savings(summary)
     return summary
@@ -196,9 +211,23 @@ def format_curve_table(summary: dict[str, Any]) -> str:
     return label_count_table(main, rows)
 
 
+def format_oracle_table(summary: dict[str, Any]) -> str | None:
+    """A Markdown table with one column per label count: per strategy the oracle's spend so far
+    (mean over seeds) and how good its labels are against gold; ``None`` for the gold oracle."""
+    main, rows = summary["main_metric"], []
+    for name, e in sorted(summary["strategies"].items(), key=lambda item: item[0] != BASELINE):
+        curve = e.get("oracle_curve")
+        if curve is None:
+            continue
+        rows.append((f"{name}: spend (USD)", {n: f"{s:.6f}" for n, s in zip(curve["labels"], curve["spend"], strict=True)}))
+        rows.append((f"{name}: its labels' {main} vs gold",
+                     {n: f"{q:.3f}" for n, q in zip(curve["labels"], curve["quality"], strict=True)}))
+    return label_count_table("oracle", rows) if rows else None
+
+
 def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bool = False) -> dict[str, Any]:
-    """Write ``summary.json``, ``table.md`` (:func:`format_table` then :func:`format_curve_table`)
-    and the plots of a run; return the summary."""
+    """Write ``summary.json``, ``table.md`` (:func:`format_table`, :func:`format_curve_table` and,
+    for an LLM oracle, :func:`format_oracle_table`) and the plots of a run; return the summary."""
     from benchmarks.plotting import plot_against_baseline, plot_cost_curves, plot_learning_curves
 
     summary = build_summary(store.cells(), metrics, include_unfinished=include_unfinished)
@@ -206,7 +235,8 @@ def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bo
         logger.warning("no finished cells in %s yet: nothing to summarise", store.root)
         return summary
     (store.root / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    tables = format_table(summary) + "\n\n" + format_curve_table(summary) + "\n"
+    oracle = format_oracle_table(summary)
+    tables = "\n\n".join([format_table(summary), format_curve_table(summary)] + ([oracle] if oracle else [])) + "\n"
     (store.root / "table.md").write_text(tables, encoding="utf-8")
     metric = summary["main_metric"]
     plot_learning_curves(summary, metric, store.root / f"curve_{metric}.png")

@@ -37,7 +37,7 @@ CURVE_FIXED_COLUMNS = ("strategy", "seed", "iteration", "labels", "cost")
 _EXTENDABLE_SETTINGS = frozenset({"strategies", "seeds"})
 # Settings added after runs were archived, with the value those runs used without naming it: a
 # saved config that lacks one is read as having that value.
-_LATER_SETTINGS = {"precision": "fp32"}
+_LATER_SETTINGS = {"precision": "fp32", "oracle_train_rows": 0}
 
 
 class ConfigMismatchError(ValueError):

@@ -36,6 +36,8 @@ def _error(capsys, *argv):
         (("--preset", "default", "--run-name", "r"), "--run-name names one run but preset 'default' has 2 data sets"),
         (("--data", "x.csv", "--train-param", "precision=bf16"), "set the precision with --precision"),
         (("--data", "x.csv", "--engine-param", "dtype=float16"), "set the precision with --precision"),
+        (("--data", "x.csv", "--oracle-train-rows", "50"), "--oracle-train-rows fine-tunes the local labeller; got --labeller gold"),
+        (("--data", "x.csv", "--labeller", "local", "--oracle-train-rows", "-1"), "--oracle-train-rows must be >= 0, got -1"),
     ],
 )
 def test_inconsistent_options_fail_with_a_message_naming_the_option(capsys, argv, message):

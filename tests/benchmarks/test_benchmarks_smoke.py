@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from benchmarks.cli import add_bench_arguments, run_bench
@@ -13,6 +14,7 @@ from benchmarks.datasets import load_examples, split
 from benchmarks.loop import TINY_MODEL, CellRunner, ExperimentConfig, resolve_model
 from benchmarks.stopping import StoppingCriteria
 from benchmarks.store import RunStore
+from training.metrics import per_example
 
 pytestmark = pytest.mark.integration
 
@@ -264,6 +266,34 @@ def test_llm_oracle_spend_is_counted_as_if_priced_and_plotted(tmp_path, qa_file,
     # gpt-4o-mini: $0.15 / 1M input tokens: 4 short prompts cost far less than a cent.
     assert costs[0] < 1e-3
     assert (tmp_path / "priced" / "cost_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_local_oracle_fine_tuned_on_held_out_rows_labels_every_cell_and_its_label_quality_is_recorded(
+    tmp_path, qa_file, cache, monkeypatch, capsys, caplog
+):
+    monkeypatch.setenv("ATGEN_CACHE_DIR", str(cache))
+    caplog.set_level("INFO", logger="training.transformers_engine")
+    llm_oracle = ["--labeller", "local", "--labeller-param", "max_tokens=8", "--max-iterations", "1",
+                  "--price-as", "gpt-4o-mini"]
+    # 36 rows: 10 test + 20 pool leave 6 held out.
+    assert _bench(tmp_path, qa_file, *llm_oracle, "--oracle-train-rows", "7") == 2
+    assert "6 rows lie outside the test split and the pool, fewer than the 7" in capsys.readouterr().err
+    assert _bench(tmp_path, qa_file, *llm_oracle, "--oracle-train-rows", "6") == 0
+    run = tmp_path / "smoke"
+    assert (run / "oracle" / "adapter_config.json").exists() and not list(run.glob("oracle-*.partial"))
+    assert f"loaded adapter oracle from {run / 'oracle'}" in caplog.text  # the labeller answers with it
+    data = split(load_examples(str(qa_file)), 10, 20)
+    store = RunStore(run)
+    for strategy in STRATEGIES:
+        cell = store.load_cell(strategy, 0)
+        gold = {e.id: e for e in data.pool}
+        for row, labels in ((cell.rows[0], cell.labeled[:INITIAL]), (cell.rows[1], cell.labeled)):
+            assert row["oracle_token_f1"] == pytest.approx(np.mean(
+                per_example("token_f1", [text for _, text in labels], [gold[i].references for i, _ in labels])))
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["strategies"]["nsp"]["oracle_curve"]["labels"] == [INITIAL, INITIAL + QUERY]
+    table = (run / "table.md").read_text()
+    assert "| random: spend (USD) |" in table and "| nsp: its labels' token_f1 vs gold |" in table
 
 
 def test_slices_split_the_main_metric_of_a_finished_run(smoke_run, qa_file, cache, monkeypatch):

@@ -98,3 +98,19 @@ claim = RunStore(sys.argv[1]).claim_initial_point(0)
 print("claimed" if claim else "refused", flush=True)
 sys.stdin.read()
 """
+
+
+def test_an_oracle_setting_added_later_leaves_older_runs_as_they_were(tmp_path):
+    from benchmarks.loop import ExperimentConfig
+    from benchmarks.stopping import StoppingCriteria
+
+    cells = {"strategies": ["random"], "seeds": [0]}
+    gold = ExperimentConfig(data="x", metrics=("exact_match",), stopping=StoppingCriteria(max_labels=100))
+    store = RunStore(tmp_path)
+    store.check_config({**gold.to_json(), **cells})
+    # A gold run's config.json is what it was before the option existed, so older code reads it.
+    assert "oracle_train_rows" not in (tmp_path / "config.json").read_text()
+    llm = ExperimentConfig(data="x", metrics=("exact_match",), stopping=StoppingCriteria(max_labels=100),
+                           labeller="local", oracle_train_rows=300)
+    with pytest.raises(ConfigMismatchError, match="oracle_train_rows: was 0, now 300"):
+        store.check_config({**llm.to_json(), **cells})
