@@ -283,6 +283,11 @@ class CellRunner:
             params = dict(self.config.labeller_params)
             if self.config.oracle_train_rows:
                 model = params.setdefault("model", self.model)
+                # The adapter learned the training prompt, which has no system prompt of its own
+                # ("" keeps the labeller's annotator instructions out), and answers as long as the
+                # test split's.
+                params.setdefault("system_prompt", "")
+                params.setdefault("max_tokens", self.config.max_new_tokens)
 
                 def train(examples, output_dir):
                     train_adapter(model, examples, str(output_dir), config=self._train_config(self.config.data_seed))
