@@ -212,9 +212,11 @@ def format_curve_table(summary: dict[str, Any]) -> str:
 
 
 def format_oracle_table(summary: dict[str, Any]) -> str | None:
-    """A Markdown table with one column per label count: per strategy the oracle's spend so far
-    (mean over seeds) and how good its labels are against gold; ``None`` for the gold oracle."""
-    main, rows = summary["main_metric"], []
+    """For an LLM oracle (``None`` for gold): a Markdown table with one column per label count of
+    each strategy's spend so far (mean over seeds) and how good its labels are against gold, then,
+    for a priced oracle, the spend each strategy needs to reach random's final quality and the
+    cost-savings ratio (the ATGen paper's "2-4x lower API cost" claim, measured)."""
+    main, rows, savings = summary["main_metric"], [], []
     for name, e in sorted(summary["strategies"].items(), key=lambda item: item[0] != BASELINE):
         curve = e.get("oracle_curve")
         if curve is None:
@@ -222,7 +224,15 @@ def format_oracle_table(summary: dict[str, Any]) -> str | None:
         rows.append((f"{name}: spend (USD)", {n: f"{s:.6f}" for n, s in zip(curve["labels"], curve["spend"], strict=True)}))
         rows.append((f"{name}: its labels' {main} vs gold",
                      {n: f"{q:.3f}" for n, q in zip(curve["labels"], curve["quality"], strict=True)}))
-    return label_count_table("oracle", rows) if rows else None
+        if "cost_to_target" in e:
+            savings.append(f"| {name} | {_fmt(e['cost_to_target'], '.6f')} | {_fmt(e['cost_savings_ratio'], '.2f', 'x')} |")
+    if not rows:
+        return None
+    table = label_count_table("oracle", rows)
+    if savings:
+        table += (f"\n\n| strategy | spend to reach random's final {main} (USD) | cost savings |\n|---|---|---|\n"
+                  + "\n".join(savings))
+    return table
 
 
 def write_report(store: RunStore, metrics: Sequence[str], include_unfinished: bool = False) -> dict[str, Any]:

@@ -294,6 +294,8 @@ def test_a_local_oracle_fine_tuned_on_held_out_rows_labels_every_cell_and_its_la
     assert summary["strategies"]["nsp"]["oracle_curve"]["labels"] == [INITIAL, INITIAL + QUERY]
     table = (run / "table.md").read_text()
     assert "| random: spend (USD) |" in table and "| nsp: its labels' token_f1 vs gold |" in table
+    assert "| strategy | spend to reach random's final token_f1 (USD) | cost savings |" in table
+    assert "| random | " in table.split("cost savings |")[1] and "1.00x |" in table
 
 
 def test_slices_split_the_main_metric_of_a_finished_run(smoke_run, qa_file, cache, monkeypatch):
