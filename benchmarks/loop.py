@@ -38,6 +38,7 @@ from strategies import get_strategy_with_length
 from training import get_engine
 from training.example import Example
 from training.lora import TrainConfig, train_adapter
+from training.metrics import compute
 from training.precision import precision_dtype_name
 from training.tiny import build_tiny_model
 
@@ -318,8 +319,6 @@ class CellRunner:
         references, for an oracle other than ``gold`` (how good the labels a strategy paid for are)."""
         if self.config.labeller == "gold":
             return {}
-        from training.metrics import compute
-
         references = [self.gold_by_id[e.id].references for e in labeled]
         return {f"oracle_{self.config.main_metric}": compute(self.config.main_metric, [e.output for e in labeled], references)}
 
