@@ -3,6 +3,7 @@ ATGen paper's figures; each strategy's paired difference to random, one panel ea
 vs oracle spend for priced labellers."""
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.markdown import counted  # noqa: E402
+from benchmarks.presets import DEFAULT_STRATEGIES  # noqa: E402
+from strategies import available  # noqa: E402
+
+# Every strategy keeps one colour in every plot of every run (the learning curve, the
+# vs-random panels, the cost and the slice plots, and BENCHMARKS.md's sections side by side),
+# whichever other strategies a run holds: the default suite's in its order, then the rest of
+# the registry; a name outside it (a test's) takes a leftover colour by a stable hash.
+_KNOWN = [s for s in DEFAULT_STRATEGIES if s != "random"] + sorted(set(available()) - set(DEFAULT_STRATEGIES))
+_PALETTE = [plt.get_cmap("tab10")(i) for i in range(10)] + [plt.get_cmap("tab20")(i) for i in range(1, 20, 2)]
 
 
 def _draw(xlabel: str, ylabel: str, title: str, path: Path) -> Path:
@@ -31,9 +41,15 @@ def _legend(strategy: str, seeds: int) -> str:
     return f"{strategy} ({counted(seeds, 'seed')})"
 
 
-def _line_style(strategy: str, baseline: str | None) -> dict[str, str]:
-    # The baseline every savings figure refers to stands out: black and dashed.
-    return {"color": "black", "linestyle": "--"} if strategy == baseline else {}
+def line_style(strategy: str, baseline: str | None) -> dict[str, Any]:
+    """The colour that ``strategy`` gets in every plot; the baseline every savings figure refers
+    to stands out, black and dashed."""
+    if strategy == baseline:
+        return {"color": "black", "linestyle": "--"}
+    if strategy in _KNOWN:
+        return {"color": _PALETTE[_KNOWN.index(strategy)]}
+    leftover = len(_PALETTE) - len(_KNOWN)
+    return {"color": _PALETTE[len(_KNOWN) + zlib.crc32(strategy.encode()) % leftover]}
 
 
 def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title: str | None = None) -> Path:
@@ -42,9 +58,9 @@ def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title
     for name, entry in summary["strategies"].items():
         curve = entry["curves"][metric]
         x, mean, std = (np.asarray(curve[k], dtype=float) for k in ("labels", "mean", "std"))
-        line = plt.plot(x, mean, marker="o", markersize=3, label=_legend(name, len(entry["seeds"])),
-                        **_line_style(name, summary.get("baseline")))[0]
-        plt.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        style = line_style(name, summary.get("baseline"))
+        plt.plot(x, mean, marker="o", markersize=3, label=_legend(name, len(entry["seeds"])), **style)
+        plt.fill_between(x, mean - std, mean + std, color=style["color"], alpha=0.15)
     return _draw("labelled examples", metric, title or f"{metric} vs labels (mean ± std over seeds)", path)
 
 
@@ -64,11 +80,11 @@ def plot_against_baseline(summary: dict[str, Any], metric: str, path: Path, alph
     rows = -(-len(tested) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows), sharex=True, sharey=True,
                              squeeze=False)
-    for index, (axis, (name, tests)) in enumerate(zip(axes.flat, tested.items(), strict=False)):
+    for axis, (name, tests) in zip(axes.flat, tested.items(), strict=False):
         x, diff, low, high = (np.asarray([t[k] for t in tests], dtype=float)
                               for k in ("labels", "mean_difference", "ci_low", "ci_high"))
         significant = np.asarray([t["p_value"] < alpha for t in tests])
-        color = f"C{index % 10}"
+        color = line_style(name, baseline)["color"]
         axis.axhline(0.0, color="black", linestyle="--", linewidth=1)
         axis.fill_between(x, low, high, color=color, alpha=0.2)
         axis.plot(x, diff, color=color, marker="o", markersize=3, markerfacecolor="white")
@@ -94,7 +110,8 @@ def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
     plt.figure(figsize=(6.4, 4.2))
     for name, entry in summary["strategies"].items():
         if "cost_curve" in entry:
-            plt.plot(entry["cost_curve"]["cost"], entry["cost_curve"]["mean"], marker="o", markersize=3, label=name)
+            plt.plot(entry["cost_curve"]["cost"], entry["cost_curve"]["mean"], marker="o", markersize=3,
+                     label=_legend(name, len(entry["seeds"])), **line_style(name, summary.get("baseline")))
     metric = summary["main_metric"]
     return _draw("oracle spend ($)", metric, f"{metric} vs annotation cost", path)
 
@@ -111,7 +128,7 @@ def plot_slice_curves(
     for axis, key, title in panels:
         for strategy, curve in curves.items():
             axis.plot(curve["labels"], curve[key], marker="o", markersize=3,
-                      label=_legend(strategy, max(curve["seeds"])), **_line_style(strategy, baseline))
+                      label=_legend(strategy, max(curve["seeds"])), **line_style(strategy, baseline))
         axis.set_title(title)
         axis.set_xlabel("labelled examples")
         axis.grid(alpha=0.3)

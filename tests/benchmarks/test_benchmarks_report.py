@@ -100,3 +100,29 @@ def test_the_difference_panels_need_a_strategy_paired_with_random(tmp_path):
     assert plot_against_baseline(unpaired, "exact_match", tmp_path / "unpaired.png") is None
     summary = build_summary(_cells(), ["exact_match"])
     assert plot_against_baseline(summary, "exact_match", tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _pixels_of(png, color, tolerance=0.02):
+    import matplotlib.image
+
+    image = matplotlib.image.imread(png)[..., :3]
+    return int((abs(image - color[:3]).max(axis=-1) < tolerance).sum())
+
+
+def test_a_strategy_has_one_colour_in_every_plot_of_a_run(tmp_path):
+    from benchmarks.plotting import line_style, plot_cost_curves, plot_learning_curves
+
+    assert line_style("random", "random") == {"color": "black", "linestyle": "--"}
+    colours = [line_style(name, "random")["color"] for name in ("huds", "idds", "facility_location", "nsp",
+                                                               "te_delfy", "hadas", "mte", "bleuvar", "signal")]
+    assert len(set(colours)) == len(colours)
+    # The learning curve and the cost curve of one run draw each strategy in the same colour
+    # (before, the cost curve took matplotlib's colour cycle with random in it, so a strategy
+    # named after "random" came out one colour further on than in the learning curve).
+    cells = _cells(cost_per_label=0.01) + [_cell("steady", s, c, 0.01) for s, c in enumerate(GOOD)]
+    summary = build_summary(cells, ["exact_match"])
+    curve = plot_learning_curves(summary, "exact_match", tmp_path / "curve.png")
+    cost = plot_cost_curves(summary, tmp_path / "cost.png")
+    for name in ("bad", "good", "steady"):
+        colour = line_style(name, "random")["color"]
+        assert _pixels_of(curve, colour) > 50 and _pixels_of(cost, colour) > 50, name
