@@ -3,6 +3,7 @@ ATGen paper's figures; each strategy's paired difference to random, one panel ea
 vs oracle spend for priced labellers."""
 from __future__ import annotations
 
+import textwrap
 import zlib
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,11 @@ def plot_against_baseline(summary: dict[str, Any], metric: str, path: Path, alph
         axis.set_xlabel("labelled examples")
     for axis in axes[:, 0]:
         axis.set_ylabel(f"Δ {metric}")
-    fig.suptitle(f"{metric} minus {baseline}'s on the same seeds; band: 95% interval over test items; "
-                 f"filled: p<{alpha:g}", fontsize=10)
+    title = (f"{metric} minus {baseline}'s on the same seeds; band: 95% interval over test items; "
+             f"filled: p<{alpha:g}")
+    # Wrapped to the figure's width (at most 11 characters an inch at 10 pt): one line of it ran
+    # past both edges of a figure of one or two panels.
+    fig.suptitle(textwrap.fill(title, width=int(11 * 3.4 * columns)), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
