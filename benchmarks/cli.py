@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks.bigbench_tasks import TaskNotFoundError
 from benchmarks.datasets import DataSpecError
+from benchmarks.markdown import counted
 from benchmarks.presets import PRESETS, Task
 from benchmarks.slices import ReferenceSlice, SliceError
 from benchmarks.store import ConfigMismatchError
@@ -82,6 +83,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--run-name", help="run folder name (default: derived from --data)")
     out.add_argument("--include-unfinished", action="store_true", help="summarise cells that have not finished")
     out.add_argument("--report-only", action="store_true", help="rebuild summary and plots from saved cells; run nothing")
+    out.add_argument("--plan", action="store_true", help="list the cells finished, part run and left (with --archive, "
+                     "the archived ones too) and how long the rest will take at the pace of those run; run nothing")
     out.add_argument("--slice", action="append", default=[], metavar="NAME=REGEX",
                      help="also report the main metric on the test items whose reference fully matches REGEX and on "
                      "the rest, e.g. unanswerable=unknown (repeatable; works with --report-only)")
@@ -281,6 +284,10 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     run_config = {**config.to_json(), "strategies": plan.strategies, "seeds": plan.seeds}
     if archive:
         archive.restore_into(store, run_config)
+    if args.plan:
+        store.check_config(run_config, record=False)  # a plan for other settings would mislead
+        sys.stdout.write(_plan_text(plan, store) + "\n")
+        return {}
     data = _load_split(config) if plan.slices or not args.report_only else None
     members = slice_members(data, plan.slices) if plan.slices else {}  # a bad slice fails before the run
     if args.report_only:
@@ -295,6 +302,30 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
     if archive:
         archive.keep(store, run_config)
     return summary
+
+
+def _plan_text(plan: RunPlan, store) -> str:
+    """``--plan``'s report of one run: its cells' progress, the preset's top-up seeds for random
+    and the best strategies by AUC so far, and the time left."""
+    from benchmarks.plan import format_plan, plan_cells
+    from benchmarks.report import build_summary
+
+    config = plan.config
+    cells = {cell.key: cell for cell in store.cells()}
+    wanted = [(strategy, seed) for seed in plan.seeds for strategy in plan.strategies]
+    heading = f"{store.root}: {counted(len(wanted), 'cell')}"
+    if plan.top_up_seeds:
+        chosen = _top_up_strategies(plan, build_summary(list(cells.values()), config.metrics))
+        wanted += [(strategy, seed) for seed in plan.top_up_seeds for strategy in chosen]
+        best = chosen[1:]
+        ranked = f"the {plan.top_up_best} best by AUC so far ({', '.join(best)})" if best else \
+            f"the {plan.top_up_best} best by AUC (none finished yet)"
+        heading += f", then seeds {', '.join(map(str, plan.top_up_seeds))} for random and {ranked}"
+    planned = config.planned_labels()
+    if planned:
+        heading += f"; {counted(len(planned), 'iteration')} a cell ({planned[0]} -> {planned[-1]} labels)"
+    progress = plan_cells(cells, planned, wanted, store.has_initial_point)
+    return heading + "\n\n" + format_plan(progress)
 
 
 def _load_split(config):
@@ -315,17 +346,24 @@ def _run(plan: RunPlan, data, store, include_unfinished: bool, on_cell_finished=
 
     ``on_cell_finished`` receives each cell as it finishes (``run_suite``)."""
     from benchmarks.report import format_table
-    from benchmarks.suite import best_strategies, run_suite
+    from benchmarks.suite import run_suite
 
     config = plan.config
     summary = run_suite(data, config, plan.strategies, plan.seeds, store, include_unfinished, on_cell_finished)
     if plan.top_up_seeds:
-        chosen = ["random", *best_strategies(summary, plan.top_up_best)]
+        chosen = _top_up_strategies(plan, summary)
         logger.info("more seeds %s for %s", list(plan.top_up_seeds), ", ".join(chosen))
         summary = run_suite(data, config, chosen, list(plan.top_up_seeds), store, include_unfinished, on_cell_finished)
     if summary.get("strategies"):
         logger.info("results in %s\n%s", store.root, format_table(summary))
     return summary
+
+
+def _top_up_strategies(plan: RunPlan, summary: dict) -> list[str]:
+    """The strategies a preset runs its top-up seeds for: random and the best by AUC in ``summary``."""
+    from benchmarks.suite import best_strategies
+
+    return ["random", *best_strategies(summary, plan.top_up_best)]
 
 
 # Errors caused by the user's data or settings: reported in one line, without a traceback.

@@ -55,10 +55,21 @@ class IterationCostModel:
         return float(np.maximum(intercept + slope * np.asarray(labels, dtype=float), 0.0).sum())
 
 
-def time_left_phrase(seconds: float) -> str:
-    """``"under 1 min left"``, ``"about 3 min left"``, ``"about 1 h 05 min left"``: minutes are
-    as fine as a multi-hour estimate deserves."""
+def duration_phrase(seconds: float) -> str:
+    """``"under 1 min"``, ``"3 min"``, ``"1 h 05 min"``: minutes are as fine as a multi-hour
+    estimate deserves."""
     minutes = round(seconds / 60)
     if minutes < 1:
-        return "under 1 min left"
-    return f"about {minutes} min left" if minutes < 60 else f"about {minutes // 60} h {minutes % 60:02d} min left"
+        return "under 1 min"
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def estimate_phrase(seconds: float) -> str:
+    """:func:`duration_phrase` as an estimate: ``"under 1 min"``, ``"about 1 h 05 min"``."""
+    phrase = duration_phrase(seconds)
+    return phrase if phrase.startswith("under") else f"about {phrase}"
+
+
+def time_left_phrase(seconds: float) -> str:
+    """``"under 1 min left"``, ``"about 1 h 05 min left"``."""
+    return f"{estimate_phrase(seconds)} left"

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from benchmarks.datasets import BenchmarkData
 from benchmarks.eta import IterationCostModel, time_left_phrase
 from benchmarks.loop import CellRunner, ExperimentConfig
+from benchmarks.plan import labels_left
 from benchmarks.report import write_report
 from benchmarks.store import CellState, RunStore
 
@@ -37,15 +38,8 @@ def remaining_labels(store: RunStore, config: ExperimentConfig, strategies: Sequ
     planned = config.planned_labels()
     if planned is None:
         return None
-    left: list[int] = []
-    for seed in seeds:
-        for strategy in strategies:
-            cell = store.load_cell(strategy, seed)
-            if cell is None:
-                left += planned[1:] if store.has_initial_point(seed) else planned
-            elif not cell.finished:
-                left += planned[len(cell.rows):]
-    return left
+    return [labels for seed in seeds for strategy in strategies
+            for labels in labels_left(store.load_cell(strategy, seed), planned, store.has_initial_point(seed))]
 
 
 def run_suite(
