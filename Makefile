@@ -8,7 +8,7 @@ PIP = $(VENV)/bin/pip
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install install-ls install-tools install-vllm test-vllm test test-unit demo bench lint clean
+.PHONY: install install-ls install-tools install-vllm test-vllm test test-unit demo bench bench-plan lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -67,6 +67,10 @@ demo: install install-ls
 BENCH_ARCHIVE ?= docs/benchmarks/runs
 bench: install
 	nice -n 19 $(VENV)/bin/atgen-ls bench --preset default --threads 1 --archive $(BENCH_ARCHIVE)
+
+# What the default suite has left and how long it will take; runs nothing.
+bench-plan: install
+	$(VENV)/bin/atgen-ls bench --preset default --archive $(BENCH_ARCHIVE) --plan
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -286,7 +286,7 @@ def _execute(plan: RunPlan, args: argparse.Namespace) -> dict:
         archive.restore_into(store, run_config)
     if args.plan:
         store.check_config(run_config, record=False)  # a plan for other settings would mislead
-        sys.stdout.write(_plan_text(plan, store) + "\n")
+        sys.stdout.write(_plan_text(plan, store) + "\n\n")
         return {}
     data = _load_split(config) if plan.slices or not args.report_only else None
     members = slice_members(data, plan.slices) if plan.slices else {}  # a bad slice fails before the run
