@@ -31,7 +31,8 @@ def _draw(xlabel: str, ylabel: str, title: str, path: Path) -> Path:
     plt.ylabel(ylabel)
     plt.title(title)
     plt.grid(alpha=0.3)
-    plt.legend()
+    # Beside the axes: with ten strategies a legend inside covers the curves it names.
+    plt.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     plt.tight_layout()
     plt.savefig(path, dpi=120)
     plt.close()
@@ -55,7 +56,7 @@ def line_style(strategy: str, baseline: str | None) -> dict[str, Any]:
 
 def plot_learning_curves(summary: dict[str, Any], metric: str, path: Path, title: str | None = None) -> Path:
     """Plot ``metric`` against the number of labels for every strategy of ``summary``."""
-    plt.figure(figsize=(6.4, 4.2))
+    plt.figure(figsize=(8.0, 4.2))
     for name, entry in summary["strategies"].items():
         curve = entry["curves"][metric]
         x, mean, std = (np.asarray(curve[k], dtype=float) for k in ("labels", "mean", "std"))
@@ -111,7 +112,7 @@ def plot_against_baseline(summary: dict[str, Any], metric: str, path: Path, alph
 
 def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
     """Plot the main metric against the oracle's spend (dollars) for priced labellers."""
-    plt.figure(figsize=(6.4, 4.2))
+    plt.figure(figsize=(8.0, 4.2))
     for name, entry in summary["strategies"].items():
         if "cost_curve" in entry:
             plt.plot(entry["cost_curve"]["cost"], entry["cost_curve"]["mean"], marker="o", markersize=3,
@@ -126,7 +127,7 @@ def plot_slice_curves(
     """Three panels: ``metric`` vs labels on the slice ``name`` and on the rest of the test split,
     and the share of each strategy's labels in the slice against the pool's ``pool_share``
     (means over seeds; ``benchmarks.slices``)."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16.5, 4.2))
     panels = ((axes[0], "inside", f"{metric} on {name}"), (axes[1], "outside", f"{metric} on rest"),
               (axes[2], "labelled_share", f"share of the labels in {name}"))
     for axis, key, title in panels:
@@ -140,8 +141,8 @@ def plot_slice_curves(
     axes[0].set_ylabel(metric)
     axes[2].axhline(pool_share, color="grey", linestyle=":", label=f"pool ({pool_share:.0%})")
     axes[2].set_ylim(0, 1)
-    axes[0].legend()
-    axes[2].legend()
+    # One legend for the three panels, beside them: inside, it covered the curves.
+    axes[2].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
