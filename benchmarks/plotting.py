@@ -117,6 +117,8 @@ def plot_cost_curves(summary: dict[str, Any], path: Path) -> Path:
         if "cost_curve" in entry:
             plt.plot(entry["cost_curve"]["cost"], entry["cost_curve"]["mean"], marker="o", markersize=3,
                      label=_legend(name, len(entry["seeds"])), **line_style(name, summary.get("baseline")))
+    # Spends of a few hundredths of a cent printed in full ran into each other: ×1e-4 instead.
+    plt.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4))
     metric = summary["main_metric"]
     return _draw("oracle spend ($)", metric, f"{metric} vs annotation cost", path)
 
