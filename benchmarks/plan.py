@@ -61,7 +61,6 @@ class Pace:
         return self.own.get(strategy, self.borrowed).seconds_for(labels)
 
 
-
 def plan_cells(
     cells: Mapping[str, CellState],
     planned_labels: Sequence[int] | None,
