@@ -318,8 +318,8 @@ def _plan_text(plan: RunPlan, store) -> str:
         chosen = _top_up_strategies(plan, build_summary(list(cells.values()), config.metrics))
         wanted += [(strategy, seed) for seed in plan.top_up_seeds for strategy in chosen]
         best = chosen[1:]
-        ranked = f"the {plan.top_up_best} best by AUC so far ({', '.join(best)})" if best else \
-            f"the {plan.top_up_best} best by AUC (none finished yet)"
+        ranked = f"the {plan.top_up_best} best by AUC so far ({', '.join(best)})" if len(best) == plan.top_up_best \
+            else f"the {plan.top_up_best} best by AUC (of those finished so far: {', '.join(best) or 'none'})"
         heading += f", then seeds {', '.join(map(str, plan.top_up_seeds))} for random and {ranked}"
     planned = config.planned_labels()
     if planned:

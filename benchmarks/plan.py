@@ -121,9 +121,13 @@ def format_plan(progress: Sequence[CellProgress]) -> str:
     started = sum(not c.finished and c.done > 0 for c in progress)
     total = _seconds(progress)
     summary = f"{finished} of {len(progress)} cells finished, {started} part run"
+    bound = any(c.lower_bound and not c.finished for c in progress)
     if finished < len(progress):
-        summary += "; time left unknown" if total is None else f"; {estimate_phrase(total)} left in all"
+        if total is None:
+            summary += "; time left unknown"
+        else:
+            summary += f"; {f'≥ {duration_phrase(total)}' if bound else estimate_phrase(total)} left in all"
     note = "Times: one process, at the pace of the iterations already run (on whichever machines ran them)"
-    if any(c.lower_bound and not c.finished for c in progress):
+    if bound:
         note += "; ≥: no iteration of that strategy has run yet, so its pool scoring is not counted"
     return "\n".join(lines + ["", summary + ".", note + "."])

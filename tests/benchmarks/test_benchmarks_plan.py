@@ -34,7 +34,8 @@ def test_the_plan_says_what_each_cell_has_left_and_prices_it_at_its_strategys_pa
     # idds never ran: it copies seed 0's iteration 0 and trains at the others' pace without their
     # scoring, a lower bound: 20 + 30 min.
     assert lines[4] == "| idds | - |  | ≥ 50 min |"
-    assert lines[6] == "1 of 4 cells finished, 1 part run; about 3 h 40 min left in all."
+    # idds's part is a lower bound, so the total is one too.
+    assert lines[6] == "1 of 4 cells finished, 1 part run; ≥ 3 h 40 min left in all."
     assert "≥: no iteration of that strategy has run yet" in lines[7]
 
 
