@@ -98,6 +98,10 @@ def _seconds(cells: Sequence[CellProgress]) -> float | None:
     return sum(values)
 
 
+def _time_phrase(seconds: float, lower_bound: bool) -> str:
+    return f"≥ {duration_phrase(seconds)}" if lower_bound else estimate_phrase(seconds)
+
+
 def format_plan(progress: Sequence[CellProgress]) -> str:
     """A Markdown table, one row per strategy and one column per seed ("done", "3/8" iterations
     run, "-" to run, blank: not planned), each row's time left, and a closing total."""
@@ -114,7 +118,7 @@ def format_plan(progress: Sequence[CellProgress]) -> str:
         elif seconds is None:
             left = "unknown"
         else:
-            left = f"≥ {duration_phrase(seconds)}" if row[0].lower_bound else estimate_phrase(seconds)
+            left = _time_phrase(seconds, row[0].lower_bound)
         states = [_state(by_key[(strategy, s)]) if (strategy, s) in by_key else "" for s in seeds]
         lines.append(f"| {strategy} | " + " | ".join(states) + f" | {left} |")
     finished = sum(c.finished for c in progress)
@@ -126,7 +130,7 @@ def format_plan(progress: Sequence[CellProgress]) -> str:
         if total is None:
             summary += "; time left unknown"
         else:
-            summary += f"; {f'≥ {duration_phrase(total)}' if bound else estimate_phrase(total)} left in all"
+            summary += f"; {_time_phrase(total, bound)} left in all"
     note = "Times: one process, at the pace of the iterations already run (on whichever machines ran them)"
     if bound:
         note += "; ≥: no iteration of that strategy has run yet, so its pool scoring is not counted"
