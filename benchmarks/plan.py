@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from benchmarks.eta import IterationCostModel, duration_phrase, estimate_phrase
+from benchmarks.eta import Pace, estimate_phrase
 from benchmarks.store import CellState, cell_key
 
 
@@ -27,8 +27,8 @@ def labels_left(cell: CellState | None, planned: Sequence[int], initial_point_sa
 class CellProgress:
     """One cell of a plan: ``done`` of ``planned`` iterations (``planned`` None when only a
     money or quality target bounds the run) and the seconds the rest will take (None: no pace
-    known yet, or no fixed length); ``lower_bound`` when no iteration of its strategy has run,
-    so its pool scoring is not counted (:class:`Pace`)."""
+    known yet, or no fixed length); ``lower_bound`` when no iteration of its strategy has scored
+    the pool yet, so its pool scoring is not counted (:class:`benchmarks.eta.Pace`)."""
 
     strategy: str
     seed: int
@@ -39,28 +39,6 @@ class CellProgress:
     lower_bound: bool = False
 
 
-@dataclass(frozen=True)
-class Pace:
-    """Seconds per iteration by label count, per strategy: a strategy's own iterations where it
-    has run some; else the others' without their pool scoring (``borrowed``), a lower bound for
-    a strategy that scores with the model."""
-
-    own: dict[str, IterationCostModel]
-    borrowed: IterationCostModel
-
-    @classmethod
-    def of(cls, cells: Sequence[CellState]) -> Pace:
-        by_strategy: dict[str, list[dict]] = {}
-        for cell in cells:
-            by_strategy.setdefault(cell.strategy, []).extend(cell.rows)
-        own = {name: IterationCostModel(rows) for name, rows in by_strategy.items() if rows}
-        borrowed = IterationCostModel({**row, "time_score": 0.0} for cell in cells for row in cell.rows)
-        return cls(own, borrowed)
-
-    def seconds_for(self, strategy: str, labels: Sequence[int]) -> float | None:
-        return self.own.get(strategy, self.borrowed).seconds_for(labels)
-
-
 def plan_cells(
     cells: Mapping[str, CellState],
     planned_labels: Sequence[int] | None,
@@ -69,7 +47,7 @@ def plan_cells(
 ) -> list[CellProgress]:
     """The progress of each ``(strategy, seed)`` in ``cells_wanted``, given the run's ``cells``
     by key and the label count of each planned iteration."""
-    pace = Pace.of(list(cells.values()))
+    pace = Pace.of(cells.values())
     progress = []
     for strategy, seed in cells_wanted:
         cell = cells.get(cell_key(strategy, seed))
@@ -79,7 +57,7 @@ def plan_cells(
         if planned_labels is not None:
             seconds = pace.seconds_for(strategy, labels_left(cell, planned_labels, initial_point_saved(seed)))
         progress.append(CellProgress(strategy, seed, done, len(planned_labels) if planned_labels else None,
-                                     finished, seconds, lower_bound=strategy not in pace.own))
+                                     finished, seconds, lower_bound=pace.is_lower_bound(strategy)))
     return progress
 
 
@@ -98,10 +76,6 @@ def _seconds(cells: Sequence[CellProgress]) -> float | None:
     return sum(values)
 
 
-def _time_phrase(seconds: float, lower_bound: bool) -> str:
-    return f"≥ {duration_phrase(seconds)}" if lower_bound else estimate_phrase(seconds)
-
-
 def format_plan(progress: Sequence[CellProgress]) -> str:
     """A Markdown table, one row per strategy and one column per seed ("done", "3/8" iterations
     run, "-" to run, blank: not planned), each row's time left, and a closing total."""
@@ -118,7 +92,7 @@ def format_plan(progress: Sequence[CellProgress]) -> str:
         elif seconds is None:
             left = "unknown"
         else:
-            left = _time_phrase(seconds, row[0].lower_bound)
+            left = estimate_phrase(seconds, row[0].lower_bound)
         states = [_state(by_key[(strategy, s)]) if (strategy, s) in by_key else "" for s in seeds]
         lines.append(f"| {strategy} | " + " | ".join(states) + f" | {left} |")
     finished = sum(c.finished for c in progress)
@@ -130,8 +104,8 @@ def format_plan(progress: Sequence[CellProgress]) -> str:
         if total is None:
             summary += "; time left unknown"
         else:
-            summary += f"; {_time_phrase(total, bound)} left in all"
+            summary += f"; {estimate_phrase(total, bound)} left in all"
     note = "Times: one process, at the pace of the iterations already run (on whichever machines ran them)"
     if bound:
-        note += "; ≥: no iteration of that strategy has run yet, so its pool scoring is not counted"
+        note += "; ≥: no iteration of that strategy has scored the pool yet, so its scoring is not counted"
     return "\n".join(lines + ["", summary + ".", note + "."])

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from tqdm.auto import tqdm
 
 from benchmarks.datasets import BenchmarkData
-from benchmarks.eta import IterationCostModel, time_left_phrase
+from benchmarks.eta import Pace, time_left_phrase
 from benchmarks.loop import CellRunner, ExperimentConfig
 from benchmarks.plan import labels_left
 from benchmarks.report import write_report
@@ -32,14 +32,18 @@ logger = logging.getLogger(__name__)
 WAIT_POLL_SECONDS = 5.0
 
 
-def remaining_labels(store: RunStore, config: ExperimentConfig, strategies: Sequence[str], seeds: Sequence[int]) -> list[int] | None:
-    """The label count of every iteration still to compute over the given cells (``None`` when
-    the plan has no fixed length); a new cell whose seed has a shared iteration 0 copies it."""
+def remaining_labels(
+    store: RunStore, config: ExperimentConfig, strategies: Sequence[str], seeds: Sequence[int]
+) -> dict[str, list[int]] | None:
+    """Per strategy, the label count of every iteration still to compute over its cells of the
+    given seeds (``None`` when the plan has no fixed length); a new cell whose seed has a shared
+    iteration 0 copies it."""
     planned = config.planned_labels()
     if planned is None:
         return None
-    return [labels for seed in seeds for strategy in strategies
-            for labels in labels_left(store.load_cell(strategy, seed), planned, store.has_initial_point(seed))]
+    return {strategy: [labels for seed in seeds
+                       for labels in labels_left(store.load_cell(strategy, seed), planned, store.has_initial_point(seed))]
+            for strategy in strategies}
 
 
 def run_suite(
@@ -58,28 +62,32 @@ def run_suite(
     """
     store.check_config({**config.to_json(), "strategies": list(strategies), "seeds": list(seeds)})
     left = remaining_labels(store, config, strategies, seeds)
-    costs = IterationCostModel(row for cell in store.cells() for row in cell.rows)
+    iterations_left = None if left is None else sum(map(len, left.values()))
+    pace = Pace.of(store.cells())
 
     def time_left() -> str:
-        labels = remaining_labels(store, config, strategies, seeds)
-        if labels is None:
+        by_strategy = remaining_labels(store, config, strategies, seeds)
+        if by_strategy is None:
             return ""
         # Another process sharing the run may have computed an iteration 0 this one counted.
-        bar.total = bar.n + len(labels)
-        seconds = costs.seconds_for(labels) if labels else None
-        return "" if seconds is None else f", {time_left_phrase(seconds)}"
+        bar.total = bar.n + sum(map(len, by_strategy.values()))
+        pending = {strategy: labels for strategy, labels in by_strategy.items() if labels}
+        seconds = [pace.seconds_for(strategy, labels) for strategy, labels in pending.items()]
+        if not pending or None in seconds:
+            return ""
+        return f", {time_left_phrase(sum(seconds), any(map(pace.is_lower_bound, pending)))}"
 
     def on_iteration(state: CellState) -> None:
-        costs.observe(state.rows[-1])
+        pace.observe(state.strategy, state.rows[-1])
         bar.update(1)
         bar.set_postfix_str(f"{state.strategy} seed {state.seed}{time_left()}")
 
     # tqdm's own remaining time assumes equal iterations; the postfix carries ours instead.
     bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
-    with tqdm(total=None if left is None else len(left), desc=f"bench {store.root.name}", unit="iter",
+    with tqdm(total=iterations_left, desc=f"bench {store.root.name}", unit="iter",
               dynamic_ncols=True, bar_format=bar_format if left is not None else None) as bar:
-        if left:
-            logger.info("%d iterations to run in %s%s", len(left), store.root, time_left())
+        if iterations_left:
+            logger.info("%d iterations to run in %s%s", iterations_left, store.root, time_left())
         runner = CellRunner(data, config, store, on_iteration=on_iteration, on_finished=on_cell_finished)
         pending = [(strategy, seed) for seed in seeds for strategy in strategies]
         while pending:

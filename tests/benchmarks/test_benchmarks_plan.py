@@ -21,7 +21,7 @@ def _cell(strategy, seed, phases, finished=False, metrics=("exact_match",), qual
 def test_the_plan_says_what_each_cell_has_left_and_prices_it_at_its_strategys_pace():
     cells = {c.key: c for c in (
         _cell("random", 0, [(10, 0), (20, 0), (30, 0)], finished=True),  # 12 s per label
-        _cell("nsp", 0, [(10, 0), (20, 40)]),  # part run; its own pace: 60 s per label - 40 min
+        _cell("nsp", 0, [(10, 0), (20, 40)]),  # part run; its own pace: 12 s per label + 40 min scoring
     )}
     wanted = [("random", 0), ("nsp", 0), ("idds", 0), ("random", 1)]
     progress = plan_cells(cells, [50, 100, 150], wanted, initial_point_saved=lambda seed: seed == 0)
@@ -29,14 +29,14 @@ def test_the_plan_says_what_each_cell_has_left_and_prices_it_at_its_strategys_pa
     assert lines[:2] == ["| strategy | seed 0 | seed 1 | time left |", "|---|---|---|---|"]
     # random seed 1 runs all three iterations (no iteration 0 saved for seed 1): 10 + 20 + 30 min.
     assert lines[2] == "| random | done | - | about 1 h 00 min |"
-    # nsp's last iteration at its own pace (scoring included): 150 labels -> 110 min.
-    assert lines[3] == "| nsp | 2/3 |  | about 1 h 50 min |"
+    # nsp's last iteration at its own pace, scoring included: 150 labels -> 30 + 40 min.
+    assert lines[3] == "| nsp | 2/3 |  | about 1 h 10 min |"
     # idds never ran: it copies seed 0's iteration 0 and trains at the others' pace without their
     # scoring, a lower bound: 20 + 30 min.
     assert lines[4] == "| idds | - |  | ≥ 50 min |"
     # idds's part is a lower bound, so the total is one too.
-    assert lines[6] == "1 of 4 cells finished, 1 part run; ≥ 3 h 40 min left in all."
-    assert "≥: no iteration of that strategy has run yet" in lines[7]
+    assert lines[6] == "1 of 4 cells finished, 1 part run; ≥ 3 h 00 min left in all."
+    assert "≥: no iteration of that strategy has scored the pool yet" in lines[7]
 
 
 def test_a_run_bounded_only_by_money_has_no_time_left_to_give():
