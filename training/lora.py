@@ -15,8 +15,6 @@ not to reproduce instructions. Each AL round continues from the previous adapter
 """
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import logging
 import math
@@ -30,7 +28,13 @@ from tqdm.auto import tqdm
 
 from training.batching import GROUP_BATCHES, length_grouped_batches
 from training.example import Example
-from training.models import default_device, load_model_and_tokenizer, resolve_model_path
+from training.models import (
+    base_model,
+    default_device,
+    load_model_and_tokenizer,
+    resolve_model_path,
+    takes_logits_to_keep,
+)
 from training.precision import autocast, check_precision, precision_dtype, resolve_precision
 from training.prompts import FewShot, encode_answer, encode_prompt, format_prompt
 
@@ -188,22 +192,8 @@ def _collate(batch: Sequence[_Encoded], pad_id: int, device) -> dict[str, torch.
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
 
-def _base(model):
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def _takes_logits_to_keep(model) -> bool:
-    return _forward_takes_logits_to_keep(type(_base(model)))
-
-
-@functools.cache
-def _forward_takes_logits_to_keep(model_class: type) -> bool:
-    # Asked once per architecture, not on every training step.
-    return "logits_to_keep" in inspect.signature(model_class.forward).parameters
-
-
 def _is_4bit(model) -> bool:
-    return bool(getattr(_base(model), "is_loaded_in_4bit", False))
+    return bool(getattr(base_model(model), "is_loaded_in_4bit", False))
 
 
 def _summed_token_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
@@ -217,7 +207,7 @@ def _summed_token_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Ten
     targets = batch["labels"][:, 1:]
     positions = (targets != -100).any(dim=0).nonzero().squeeze(1)
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-    if _takes_logits_to_keep(model):
+    if takes_logits_to_keep(model):
         logits = model(**inputs, logits_to_keep=positions).logits
     else:
         logits = model(**inputs).logits[:, positions]

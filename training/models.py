@@ -8,7 +8,9 @@ passed through to ``from_pretrained`` (a Hugging Face name or a local folder).
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import logging
 import os
 import shutil
@@ -97,6 +99,22 @@ def resolve_model_path(name: str | None) -> str:
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def base_model(model):
+    """The transformers model under a PEFT wrapper (or ``model`` itself)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def takes_logits_to_keep(model) -> bool:
+    """Whether ``model``'s forward can compute logits for the last positions only."""
+    return _forward_takes_logits_to_keep(type(base_model(model)))
+
+
+@functools.cache
+def _forward_takes_logits_to_keep(model_class: type) -> bool:
+    # Asked once per architecture, not on every forward pass.
+    return "logits_to_keep" in inspect.signature(model_class.forward).parameters
 
 
 def _keep_lm_head_input_contiguous(model) -> None:

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from training.embeddings import get_embedder
 from training.engine import Generation, check_sampling
-from training.models import load_model_and_tokenizer
+from training.models import load_model_and_tokenizer, takes_logits_to_keep
 from training.prompts import FewShot, PromptFormatting, encode_prompt
 from training.versions import BASE_VERSION, AdapterVersions
 
@@ -111,28 +111,33 @@ class TransformersEngine(PromptFormatting, AdapterVersions):
             mask[row, width - len(seq) :] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def _generation_config(self, n: int, temperature: float, max_new_tokens: int):
+    def _greedy_config(self, max_new_tokens: int):
         from transformers import GenerationConfig
 
-        sampling = temperature > 0
         # A fresh config: a checkpoint's own defaults (top_p, repetition penalty) must not leak in.
         return GenerationConfig(
             max_new_tokens=max_new_tokens,
-            do_sample=sampling,
-            temperature=temperature if sampling else None,
-            top_k=0 if sampling else None,
-            top_p=1.0 if sampling else None,
-            num_return_sequences=n if sampling else 1,
+            do_sample=False,
             eos_token_id=self.tokenizer.eos_token_id,
             pad_token_id=self.tokenizer.pad_token_id,
             return_dict_in_generate=True,
             output_logits=True,
         )
 
-    def _generate_batch(self, prompt_ids: list[list[int]], config) -> list[Generation]:
+    def _generation(self, tokens: list[int], logprobs: list[float], entropies: list[float]) -> Generation:
+        return Generation(
+            text=self.tokenizer.decode(tokens, skip_special_tokens=True).strip(),
+            token_ids=tokens,
+            token_logprobs=logprobs,
+            token_entropies=entropies,
+        )
+
+    def _greedy_batch(self, prompt_ids: list[list[int]], max_new_tokens: int) -> list[Generation]:
         ids, mask = self._left_padded(prompt_ids)
         with self._forward_context(), torch.no_grad():
-            out = self._active_model().generate(input_ids=ids, attention_mask=mask, generation_config=config)
+            out = self._active_model().generate(
+                input_ids=ids, attention_mask=mask, generation_config=self._greedy_config(max_new_tokens)
+            )
         new_tokens = out.sequences[:, ids.shape[1] :]
         steps = len(out.logits)
         logprobs = torch.empty(new_tokens.shape[0], steps)
@@ -146,14 +151,67 @@ class TransformersEngine(PromptFormatting, AdapterVersions):
             tokens = new_tokens[row].tolist()
             length = tokens.index(eos) if eos in tokens else len(tokens)
             generations.append(
-                Generation(
-                    text=self.tokenizer.decode(tokens[:length], skip_special_tokens=True).strip(),
-                    token_ids=tokens[:length],
-                    token_logprobs=logprobs[row, :length].tolist(),
-                    token_entropies=entropies[row, :length].tolist(),
-                )
+                self._generation(tokens[:length], logprobs[row, :length].tolist(), entropies[row, :length].tolist())
             )
         return generations
+
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache=None):
+        """Next-token logits (float32, last position only) and the KV cache after ``ids``."""
+        model = self._active_model()
+        keep = {"logits_to_keep": 1} if takes_logits_to_keep(model) else {}
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True, **keep)
+        return out.logits[:, -1].float(), out.cache
+
+    def _sample_batch(
+        self, prompt_ids: list[list[int]], n: int, temperature: float, max_new_tokens: int
+    ) -> list[Generation]:
+        """``n`` samples per prompt (ancestral sampling from ``softmax(logits / temperature)``).
+
+        ``generate(num_return_sequences=n)`` would copy each prompt n times before the prefill
+        and decode every row until the longest sample ends. Here each prompt is prefilled once
+        and its KV cache repeated n times, and a sample leaves the batch at its EOS. Sampling
+        the short answers of a trained adapter (2 tokens on average, but one of 160 rows often
+        runs to the token limit) is then several times faster (BENCHMARKS.md, "BLEUVar").
+        Rows are returned prompt by prompt, n each.
+        """
+        ids, mask = self._left_padded(prompt_ids)
+        # Positions follow the mask, as generate's: left padding does not shift a prompt.
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+        rows = len(prompt_ids) * n
+        tokens: list[list[int]] = [[] for _ in range(rows)]
+        logprobs: list[list[float]] = [[] for _ in range(rows)]
+        entropies: list[list[float]] = [[] for _ in range(rows)]
+        eos = self.tokenizer.eos_token_id
+        with self._forward_context(), torch.no_grad():
+            logits, cache = self._forward(ids, mask, positions)
+            logits = logits.repeat_interleave(n, dim=0)
+            cache.batch_repeat_interleave(n)
+            mask = mask.repeat_interleave(n, dim=0)
+            next_position = positions[:, -1:].repeat_interleave(n, dim=0) + 1
+            live = torch.arange(rows)  # which sample each row of the batch is
+            for step in range(max_new_tokens):
+                probs = torch.softmax(logits / temperature, dim=-1)
+                drawn = torch.multinomial(probs, 1).squeeze(1)
+                chosen, entropy = token_logprobs_and_entropies(logits, drawn)
+                going = drawn != eos
+                for row, token, logprob, ent, goes in zip(
+                    live.tolist(), drawn.tolist(), chosen.tolist(), entropy.tolist(), going.tolist(), strict=True
+                ):
+                    if goes:
+                        tokens[row].append(token)
+                        logprobs[row].append(logprob)
+                        entropies[row].append(ent)
+                if step == max_new_tokens - 1 or not going.any():
+                    break
+                if not going.all():  # finished samples leave the batch
+                    keep = going.nonzero().squeeze(1)
+                    cache.batch_select_indices(keep)
+                    live = live[keep.cpu()]
+                    drawn, mask, next_position = drawn[keep], mask[keep], next_position[keep]
+                mask = torch.cat([mask, mask.new_ones(len(live), 1)], dim=1)
+                logits, cache = self._forward(drawn.unsqueeze(1), mask, next_position, cache)
+                next_position = next_position + 1
+        return [self._generation(*sample) for sample in zip(tokens, logprobs, entropies, strict=True)]
 
     def generate(
         self,
@@ -181,12 +239,15 @@ class TransformersEngine(PromptFormatting, AdapterVersions):
         encoded = [encode_prompt(self.tokenizer, self.format(p)) for p in prompts]
         # Similar lengths in one batch waste less compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
-        config = self._generation_config(n, temperature, max_new_tokens)
-        per_prompt = config.num_return_sequences
+        per_prompt = n if temperature > 0 else 1
         results: list[list[Generation]] = [[] for _ in prompts]
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         for batch in tqdm(batches, desc="generate", unit="batch", disable=None if len(batches) > 1 else True):
-            generations = self._generate_batch([encoded[i] for i in batch], config)
+            batch_ids = [encoded[i] for i in batch]
+            if temperature > 0:
+                generations = self._sample_batch(batch_ids, n, temperature, max_new_tokens)
+            else:
+                generations = self._greedy_batch(batch_ids, max_new_tokens)
             for pos, index in enumerate(batch):
                 results[index] = generations[pos * per_prompt : (pos + 1) * per_prompt]
         if per_prompt < n:

@@ -58,6 +58,35 @@ def test_n_samples_per_prompt_are_seeded_and_diverse(tiny_engine):
     assert len(greedy) == 3 and len({tuple(g.token_ids) for g in greedy}) == 1
 
 
+def test_samples_that_end_early_leave_the_batch_without_disturbing_the_rest(tiny_engine):
+    # Seeded so that two of the 30 samples draw EOS mid-way (after 10 and 21 tokens) while their
+    # batch goes on: every sample's scores must still be those of a plain forward pass over it.
+    samples = tiny_engine.generate(PROMPTS, n=6, temperature=2.0, max_new_tokens=24, seed=0)
+    lengths = [len(s.token_ids) for group in samples for s in group]
+    assert min(lengths) < 24 and max(lengths) == 24, lengths
+    for prompt, group in zip(PROMPTS, samples, strict=True):
+        assert len(group) == 6
+        for sample in group:
+            logprobs, entropies = teacher_forced(tiny_engine, prompt, sample.token_ids)
+            np.testing.assert_allclose(sample.token_logprobs, logprobs.numpy(), atol=1e-4)
+            np.testing.assert_allclose(sample.token_entropies, entropies.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_first_tokens_are_drawn_from_the_temperature_scaled_distribution(tiny_engine, temperature):
+    prompt = PROMPTS[1]
+    draws = 4000
+    samples = tiny_engine.generate([prompt], n=draws, temperature=temperature, max_new_tokens=1, seed=3)[0]
+    first = [s.token_ids[0] if s.token_ids else tiny_engine.tokenizer.eos_token_id for s in samples]
+    ids = torch.tensor([encode_prompt(tiny_engine.tokenizer, tiny_engine.format(prompt))])
+    with torch.no_grad():
+        expected = torch.softmax(tiny_engine._active_model()(ids).logits[0, -1] / temperature, -1)
+    for token in expected.topk(3).indices.tolist():
+        p = expected[token].item()
+        observed = first.count(token) / draws
+        assert abs(observed - p) < 5 * (p * (1 - p) / draws) ** 0.5, (token, observed, p)
+
+
 def test_generation_stops_at_eos_and_text_is_decoded(tiny_engine):
     eos = tiny_engine.tokenizer.eos_token_id
     for (generation,) in tiny_engine.generate(PROMPTS, max_new_tokens=40):
