@@ -171,7 +171,7 @@ class TransformersEngine(PromptFormatting, AdapterVersions):
         and decode every row until the longest sample ends. Here each prompt is prefilled once
         and its KV cache repeated n times, and a sample leaves the batch at its EOS. Sampling
         the short answers of a trained adapter (2 tokens on average, but one of 160 rows often
-        runs to the token limit) is then several times faster (BENCHMARKS.md, "BLEUVar").
+        runs to the token limit) is then several times faster (benchmarks/sampling_throughput.py).
         Rows are returned prompt by prompt, n each.
         """
         ids, mask = self._left_padded(prompt_ids)
