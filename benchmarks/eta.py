@@ -4,7 +4,7 @@ An iteration trains on all the labels so far and evaluates the test split; every
 the first also scores the pool with its strategy and has the oracle label the picks. Training
 grows with the labels, so a flat per-iteration average (tqdm's own estimate) under-counts the late
 iterations: on ``bigbench:disfl_qa`` the 400-label iteration takes about four times the 50-label
-one. Pool scoring costs what the strategy costs (nothing for random, 19 minutes per iteration for
+one. Pool scoring costs what the strategy costs (nothing for random, minutes per iteration for
 BLEUVar's ten samples per prompt on qa_wikidata), and iteration 0 has none: fitting one line
 through iteration 0 and iteration 1 of a BLEUVar cell read the scoring as a cost per label and
 promised 8.5 hours for a cell of 2.5. :class:`IterationCostModel` therefore fits the two parts
