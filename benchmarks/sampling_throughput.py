@@ -2,8 +2,9 @@
 
     python benchmarks/sampling_throughput.py                  # SmolLM2-135M, adapter on 100 examples
     python benchmarks/sampling_throughput.py --train 0        # the base model (long, rambling answers)
+    python benchmarks/sampling_throughput.py --data bigbench:disfl_qa --max-new-tokens 16   # ~240-token passages
 
-Scores qa_wikidata prompts three ways with the same engine and adapter and prints examples/s:
+Scores a task's prompts (qa_wikidata by default) three ways with the same engine and adapter and prints examples/s:
 one greedy answer each (what NSP, MTE and HUDS cost), ``n`` samples each from the engine (one
 prefill per prompt, a sample leaves the batch at its EOS) and ``n`` samples each from
 transformers' ``generate(num_return_sequences=n)``, which prefills every copy of a prompt and
@@ -52,6 +53,7 @@ def generate_num_return_sequences(engine: TransformersEngine, prompts: list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="bigbench:qa_wikidata", help="any benchmark data source")
     parser.add_argument("--prompts", type=int, default=96)
     parser.add_argument("--samples", type=int, default=10, help="samples per prompt (BLEUVar's default)")
     parser.add_argument("--max-new-tokens", type=int, default=32, help="the benchmark suite's default")
@@ -61,7 +63,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
 
-    examples = load_examples("bigbench:qa_wikidata")
+    examples = load_examples(args.data)
     prompts = [ex.input for ex in examples[: args.prompts]]
     adapter = None
     if args.train:
@@ -69,7 +71,7 @@ def main() -> None:
         train_adapter(None, examples[-args.train :], str(adapter), config=TrainConfig(lr=1e-3))
     engine = TransformersEngine(None, adapter=adapter)
     label = f"SmolLM2-135M-Instruct ({engine._base.dtype}), {'adapter on ' + str(args.train) if adapter else 'no adapter'}"
-    print(f"{label}, {len(prompts)} qa_wikidata prompts, {args.threads} thread(s), engine batch {engine.batch_size}, "
+    print(f"{label}, {len(prompts)} {args.data} prompts, {args.threads} thread(s), engine batch {engine.batch_size}, "
           f"{args.max_new_tokens} new tokens at most")
 
     start = time.perf_counter()
