@@ -4,8 +4,8 @@
     python benchmarks/sampling_throughput.py --train 0        # the base model (long, rambling answers)
     python benchmarks/sampling_throughput.py --data bigbench:disfl_qa --max-new-tokens 16   # ~240-token passages
 
-Scores a task's prompts (qa_wikidata by default) three ways with the same engine and adapter and prints examples/s:
-one greedy answer each (what NSP, MTE and HUDS cost), ``n`` samples each from the engine (one
+Scores a task's prompts (qa_wikidata by default) three ways with the same engine and adapter
+and prints prompts/s: one greedy answer each (what NSP, MTE and HUDS cost), ``n`` samples each from the engine (one
 prefill per prompt, a sample leaves the batch at its EOS) and ``n`` samples each from
 transformers' ``generate(num_return_sequences=n)``, which prefills every copy of a prompt and
 decodes all rows of a batch until the longest sample ends (the engine's way before it shared

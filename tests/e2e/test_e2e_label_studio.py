@@ -107,10 +107,11 @@ def test_labels_retrain_and_reorder_the_queue(stack):
     ls, project_id, conn = stack["ls"], stack["project"], stack["conn"]
     wait_idle(conn, project_id, 1, stack["backend"])
     tasks = [t.model_dump() for t in ls.tasks.list(project=project_id, fields="all")][:N_ANNOTATED]
-    # Two batches of RETRAIN_EVERY, each after the previous round finished: a round started by
-    # the 5th label may also take in labels submitted while it starts, so one batch of ten could
+    # Batches of RETRAIN_EVERY, each after the previous round finished: a round started by the
+    # 5th label may also take in labels submitted while it starts, so one batch of ten could
     # leave a few of them waiting for the next five (that is the contract, but not a fixed count).
-    for rounds, batch in enumerate((tasks[:RETRAIN_EVERY], tasks[RETRAIN_EVERY:]), start=2):
+    batches = [tasks[start : start + RETRAIN_EVERY] for start in range(0, N_ANNOTATED, RETRAIN_EVERY)]
+    for rounds, batch in enumerate(batches, start=2):
         for task in batch:
             ls.annotations.create(id=task["id"], result=[{
                 "from_name": "answer", "to_name": "question", "type": "textarea",
@@ -122,7 +123,7 @@ def test_labels_retrain_and_reorder_the_queue(stack):
         assert last["trained"]["train_count"] + last["trained"]["eval_count"] == last["labeled"]
     # PRECISION defaults to auto: the worker trained in bf16 exactly where this CPU computes it
     assert last["trained"]["precision"] == resolve_precision("auto", "cpu")
-    assert len(state.rounds()) == 1 + 2  # the set-up round plus one per five labels
+    assert len(state.rounds()) == 1 + len(batches)  # the set-up round plus one per five labels
     job = Job.fetch(last["job_id"], connection=conn)
     assert job.meta["stage"] == "done" and job.get_status() == "finished"
 
